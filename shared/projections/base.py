@@ -1,0 +1,69 @@
+"""What a projection is: tables in its own schema, and a set-based apply for a batch of events."""
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import asyncpg
+
+from shared.eventlog.envelope import RecordedEvent
+
+PLATFORM_DDL = """
+CREATE SCHEMA IF NOT EXISTS louzu;
+CREATE TABLE IF NOT EXISTS louzu.projection_checkpoints (
+    name        text PRIMARY KEY,
+    last_seq    bigint NOT NULL DEFAULT 0,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS louzu.dead_letters (
+    projection  text NOT NULL,
+    seq         bigint NOT NULL,
+    subject     text NOT NULL,
+    ce_type     text,
+    reason      text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (projection, seq)
+);
+CREATE TABLE IF NOT EXISTS louzu.pii_keys (
+    tenant      text NOT NULL,
+    subject_id  text NOT NULL,
+    key         bytea NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, subject_id)
+);
+CREATE TABLE IF NOT EXISTS louzu.pii_access_log (
+    id          bigserial PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT now(),
+    actor       text NOT NULL,
+    tenant      text NOT NULL,
+    what        text NOT NULL,
+    reason      text NOT NULL
+);
+"""
+
+
+class Projection(Protocol):
+    """A read model: `name` keys its checkpoint, `schema` holds its tables, `tables` are compared by verify."""
+
+    name: str
+    schema: str
+    filter_subject: str
+    tables: Sequence[str]
+
+    def ddl(self, schema: str) -> str:
+        """CREATE statements for this projection's tables inside `schema`."""
+
+    async def apply(self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
+        """Write the effect of `events` (ordered, none seen before) inside the caller's transaction."""
+
+
+async def migrate_platform(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7301)")
+        await conn.execute(PLATFORM_DDL)
+
+
+async def ensure_schema(conn: asyncpg.Connection, projection: Projection, schema: str) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7302)")
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(projection.ddl(schema))
