@@ -64,6 +64,8 @@ class Sheet:
     missing_columns: list[str] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     header_row: int = 1
+    # (row_number, field) of cells Excel stored as numbers too long to keep every digit.
+    imprecise_cells: set[tuple[int, str]] = field(default_factory=set)
 
 
 def cell_text(value: Any) -> str:
@@ -82,14 +84,20 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _lost_digits(value: Any) -> bool:
+    # Excel keeps numbers as doubles with 15 significant digits: an 18-digit ID typed without
+    # a leading apostrophe has already lost its last digits and must be retyped as text.
+    return isinstance(value, float) and value.is_integer() and abs(value) >= 1e15
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some exporters write a wrong <dimension>; read everything
         # read-only mode yields blank tuples for skipped rows, so enumerate matches Excel.
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, [cell_text(value) for value in row]
+            yield number, list(row)
     finally:
         workbook.close()
 
@@ -102,12 +110,12 @@ def _decode(raw: bytes) -> str:
         return raw.decode("gb18030")
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     text = _decode(path.read_bytes())
     yield from enumerate(csv.reader(io.StringIO(text, newline="")), start=1)
 
 
-def _source_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+def _source_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _xlsx_rows(path)
@@ -132,7 +140,8 @@ def read_sheet(path: Path) -> Sheet:
     """Read the first worksheet (or the CSV); the first non-empty row is the header."""
     mapping: dict[int, str] | None = None
     sheet = Sheet()
-    for number, cells in _source_rows(Path(path)):
+    for number, raw in _source_rows(Path(path)):
+        cells = [cell_text(value) for value in raw]
         if not any(cell.strip() for cell in cells):
             continue
         if mapping is None:
@@ -143,6 +152,8 @@ def read_sheet(path: Path) -> Sheet:
         values = {key: "" for key in mapping.values()}
         values.update({key: cells[i] for i, key in mapping.items() if i < len(cells)})
         sheet.rows.append(SheetRow(row_number=number, values=values))
+        sheet.imprecise_cells.update((number, key) for i, key in mapping.items()
+                                     if i < len(raw) and _lost_digits(raw[i]))
     if mapping is None:
         return Sheet(missing_columns=list(REQUIRED_COLUMNS))
     return sheet

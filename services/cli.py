@@ -1,0 +1,149 @@
+"""`louzu` — the command line for cadres, operators and auditors. Every verb works against the
+running system (`louzu up`, or NATS_URL / DATABASE_URL)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from shared.logging import configure_logging
+from shared.settings import PlatformSettings
+
+EXIT_INVALID = 2
+
+
+def projections():
+    from services.registry.projections.tables import RegistryProjection
+    return {p.name: p for p in (RegistryProjection(),)}
+
+
+def actor(args) -> str:
+    return args.actor or os.environ.get("LOUZU_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+def cmd_up(args, settings: PlatformSettings) -> int:
+    from shared.infra.system import AlreadyRunning, up
+    try:
+        return up(settings)
+    except AlreadyRunning as exc:
+        print(f"{exc}\n樓組系统已在运行。", file=sys.stderr)
+        return 1
+
+
+async def cmd_status(args, settings: PlatformSettings) -> int:
+    from shared.infra.status import status
+    from shared.infra.system import urls
+    nats_url, database_url = urls(settings)
+    report = await status(settings, nats_url, database_url, list(projections().values()))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    console = Console()
+    console.print(f"NATS {report['nats_url']}   PostgreSQL {report['database_url']}")
+    console.print("services: " + ", ".join(f"{k} {'running' if v else 'stopped'}" for k, v in report["services"].items()))
+    table = Table("projection", "last_seq", "lag", "dead letters")
+    for name, p in report["projections"].items():
+        table.add_row(name, str(p["last_seq"]), str(p["lag"]), str(p["dead_letters"]))
+    console.print(table)
+    return 0
+
+
+async def cmd_replay(args, settings: PlatformSettings) -> int:
+    import nats
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from shared.infra.system import urls
+    from shared.projections.rebuild import replay
+    known = projections()
+    if args.projection not in known:
+        print(f"unknown projection {args.projection!r}; known: {', '.join(known)}", file=sys.stderr)
+        return EXIT_INVALID
+    nats_url, database_url = urls(settings)
+    nc = await nats.connect(nats_url)
+    last = (await nc.jetstream().stream_info("LOUZU_EVENTS")).state.last_seq
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("seq {task.completed:.0f}/{task.total:.0f}"),
+                  TextColumn("{task.fields[rate]:,.0f} events/s"), TimeElapsedColumn()) as bar:
+        task = bar.add_task(f"replay {args.projection}", total=max(last, 1), rate=0.0)
+
+        def progress(runner):
+            elapsed = max(loop.time() - started, 1e-6)
+            bar.update(task, completed=runner.last_seq, rate=runner.applied / elapsed)
+        applied = await replay(nc, database_url, known[args.projection], progress=progress)
+    await nc.close()
+    elapsed = loop.time() - started
+    print(f"replayed {applied} events into {args.projection} in {elapsed:.1f} s ({applied / max(elapsed, 1e-6):,.0f} events/s); swapped")
+    return 0
+
+
+async def cmd_verify(args, settings: PlatformSettings) -> int:
+    import nats
+    from shared.infra.system import urls
+    from shared.projections.rebuild import verify
+    nats_url, database_url = urls(settings)
+    nc = await nats.connect(nats_url)
+    failed = 0
+    try:
+        for name, projection in projections().items():
+            differences = await verify(nc, database_url, projection)
+            if not differences:
+                print(f"{name}: equal to a replay of the log")
+                continue
+            failed += 1
+            for diff in differences:
+                print(f"{name}.{diff.table}: {len(diff.only_live)} row(s) only in the live table, "
+                      f"{len(diff.only_rebuilt)} only in the replay")
+                for row in diff.only_live[:5]:
+                    print(f"  live:   {_short_row(row)}")
+                for row in diff.only_rebuilt[:5]:
+                    print(f"  replay: {_short_row(row)}")
+    finally:
+        await nc.close()
+    return 1 if failed else 0
+
+
+def _short_row(row: dict) -> str:
+    hidden = {"id_number_sealed", "phone_sealed", "id_hash"}
+    return ", ".join(f"{k}={v}" for k, v in row.items() if k not in hidden)
+
+
+def add_registry_verbs(sub) -> None:
+    from services.registry.entrypoints import cli as registry_cli
+    registry_cli.add_parsers(sub)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="louzu", description="Louzu 樓組 — building lockdowns, run from events.")
+    parser.add_argument("--actor", help="who is acting (default: LOUZU_ACTOR or cli:<user>)")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    sub.add_parser("up", help="start servers and every service in the foreground (Ctrl-C stops)").set_defaults(fn=cmd_up)
+    status = sub.add_parser("status", help="servers, services, projection checkpoints and lag")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.set_defaults(fn=cmd_status)
+    replay = sub.add_parser("replay", help="rebuild a projection from sequence 1 and swap it in")
+    replay.add_argument("projection")
+    replay.set_defaults(fn=cmd_replay)
+    sub.add_parser("verify", help="rebuild every projection into scratch tables and compare").set_defaults(fn=cmd_verify)
+    add_registry_verbs(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = PlatformSettings()
+    configure_logging(settings.log_level)
+    args.actor_id = actor(args)
+    result = args.fn(args, settings)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""`louzu status`: servers, services, and for each projection its checkpoint, lag and dead letters."""
+from __future__ import annotations
+
+import asyncpg
+import nats
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from shared.eventlog.subjects import EVENTS_STREAM
+from shared.infra.system import SERVICES, alive, read_state
+from shared.projections.base import Projection
+from shared.settings import PlatformSettings
+
+
+async def pending_after(js, filter_subject: str, seq: int) -> int:
+    """Messages matching `filter_subject` after `seq`: the projection's true lag."""
+    info = await js.add_consumer(EVENTS_STREAM, ConsumerConfig(
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=seq + 1, ack_policy=AckPolicy.NONE,
+        filter_subject=filter_subject, inactive_threshold=5.0, mem_storage=True))
+    try:
+        return info.num_pending
+    finally:
+        await js.delete_consumer(EVENTS_STREAM, info.name)
+
+
+async def status(settings: PlatformSettings, nats_url: str, database_url: str,
+                 projections: list[Projection]) -> dict:
+    state = read_state(settings)
+    pids = state.get("services", {})
+    report: dict = {"nats_url": nats_url, "database_url": database_url, "data_dir": str(settings.home),
+                    "services": {name: alive(pids.get(name)) for name in SERVICES}, "projections": {}}
+    nc = await nats.connect(nats_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        js = nc.jetstream()
+        stream = await js.stream_info(EVENTS_STREAM)
+        report["stream"] = {"name": EVENTS_STREAM, "messages": stream.state.messages, "last_seq": stream.state.last_seq}
+        for projection in projections:
+            last = await conn.fetchval("SELECT last_seq FROM louzu.projection_checkpoints WHERE name = $1",
+                                       projection.name) or 0
+            dead = await conn.fetchval("SELECT count(*) FROM louzu.dead_letters WHERE projection = $1", projection.name)
+            report["projections"][projection.name] = {
+                "last_seq": last, "lag": await pending_after(js, projection.filter_subject, last), "dead_letters": dead}
+    finally:
+        await conn.close()
+        await nc.close()
+    return report

@@ -1,0 +1,164 @@
+"""`louzu up`: the servers (embedded or given), migrations, streams and every service process,
+supervised in the foreground; `run.json` in the data folder tells other commands where they are."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import nats
+import psutil
+
+from shared.crypto import load_or_create_secret
+from shared.eventlog.streams import ensure_streams
+from shared.infra.embedded import EmbeddedNats, EmbeddedPostgres
+from shared.logging import get_logger
+from shared.projections.base import migrate_platform
+from shared.settings import PlatformSettings
+
+log = get_logger("louzu.up")
+
+# Every service that exists, and the module that runs it.
+SERVICES: dict[str, list[str]] = {
+    "registry": [sys.executable, "-m", "services.registry", "all"],
+}
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+def read_state(settings: PlatformSettings) -> dict:
+    try:
+        return json.loads(settings.state_file.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def urls(settings: PlatformSettings) -> tuple[str, str]:
+    """Where the servers are: the environment first, then the running `louzu up`."""
+    state = read_state(settings)
+    nats_url = settings.nats_url or state.get("nats_url")
+    database_url = settings.database_url or state.get("database_url")
+    if not nats_url or not database_url:
+        raise SystemExit("Louzu is not running: start it with `make run` (or set NATS_URL and DATABASE_URL).\n"
+                         "樓組系统未运行：请先执行 `make run`。")
+    return nats_url, database_url
+
+
+async def prepare(nats_url: str, database_url: str, secrets_dir: Path) -> None:
+    """Migrations, streams and secrets: idempotent, run on every start."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate_platform(conn)
+    finally:
+        await conn.close()
+    nc = await nats.connect(nats_url)
+    try:
+        await ensure_streams(nc)
+    finally:
+        await nc.close()
+    load_or_create_secret(secrets_dir / "blind-index.key")
+
+
+@dataclass
+class System:
+    settings: PlatformSettings
+    nats: EmbeddedNats | None = None
+    postgres: EmbeddedPostgres | None = None
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start_servers(self) -> tuple[str, str]:
+        home = self.settings.home
+        home.mkdir(parents=True, exist_ok=True)
+        state = read_state(self.settings)
+        if alive(state.get("pid")):
+            raise AlreadyRunning(f"Louzu is already running from {home} (pid {state['pid']})")
+        nats_url, database_url = self.settings.nats_url, self.settings.database_url
+        if not nats_url:
+            self.nats = EmbeddedNats(home).start()
+            nats_url = self.nats.url
+        if not database_url:
+            self.postgres = EmbeddedPostgres(home).start()
+            database_url = self.postgres.url
+        return nats_url, database_url
+
+    def start_services(self, nats_url: str, database_url: str) -> None:
+        env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": database_url, "LOUZU_HOME": str(self.settings.home)}
+        logs = self.settings.home / "logs"
+        logs.mkdir(exist_ok=True)
+        for name, argv in SERVICES.items():
+            out = open(logs / f"{name}.log", "ab")
+            self.children[name] = subprocess.Popen(argv, env=env, stdout=out, stderr=out, start_new_session=True)
+
+    def write_state(self, nats_url: str, database_url: str) -> None:
+        state = {"pid": os.getpid(), "nats_url": nats_url, "database_url": database_url,
+                 "services": {name: proc.pid for name, proc in self.children.items()}, "started_at": time.time()}
+        self.settings.state_file.write_text(json.dumps(state, indent=2))
+
+    def supervise_once(self, nats_url: str, database_url: str) -> None:
+        """Restart a service that died; the log and projections make restarts safe."""
+        for name, proc in list(self.children.items()):
+            if proc.poll() is not None:
+                log.warning("service.restarted", service=name, exit_code=proc.returncode)
+                env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": database_url,
+                       "LOUZU_HOME": str(self.settings.home)}
+                out = open(self.settings.home / "logs" / f"{name}.log", "ab")
+                self.children[name] = subprocess.Popen(SERVICES[name], env=env, stdout=out, stderr=out,
+                                                       start_new_session=True)
+                self.write_state(nats_url, database_url)
+
+    def stop(self) -> None:
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.children.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self.nats:
+            self.nats.stop()
+        if self.postgres:
+            self.postgres.stop()
+        self.settings.state_file.unlink(missing_ok=True)
+
+
+def up(settings: PlatformSettings, ready: callable = print) -> int:
+    system = System(settings)
+    stopping = {"flag": False}
+
+    def request_stop(*_args) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        nats_url, database_url = system.start_servers()
+        asyncio.run(prepare(nats_url, database_url, settings.secrets_dir))
+        system.start_services(nats_url, database_url)
+        system.write_state(nats_url, database_url)
+        ready(f"Louzu is up — NATS {nats_url}  PostgreSQL {database_url}  data {settings.home}\n"
+              f"Services: {', '.join(system.children)}.  Ctrl-C stops everything.")
+        while not stopping["flag"]:
+            time.sleep(0.5)
+            system.supervise_once(nats_url, database_url)
+        return 0
+    finally:
+        system.stop()
