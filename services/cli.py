@@ -28,10 +28,18 @@ def actor(args) -> str:
 def cmd_up(args, settings: PlatformSettings) -> int:
     from shared.infra.system import AlreadyRunning, up
     try:
-        return up(settings)
+        return up(settings, list(projections().values()))
     except AlreadyRunning as exc:
         print(f"{exc}\n樓組系统已在运行。", file=sys.stderr)
         return 1
+
+
+async def cmd_migrate(args, settings: PlatformSettings) -> int:
+    from shared.infra.system import prepare, urls
+    nats_url, database_url = urls(settings)
+    await prepare(nats_url, database_url, settings.secrets_dir, list(projections().values()))
+    print("migrations applied, streams ready")
+    return 0
 
 
 async def cmd_status(args, settings: PlatformSettings) -> int:
@@ -123,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--actor", help="who is acting (default: LOUZU_ACTOR or cli:<user>)")
     sub = parser.add_subparsers(dest="verb", required=True)
     sub.add_parser("up", help="start servers and every service in the foreground (Ctrl-C stops)").set_defaults(fn=cmd_up)
+    sub.add_parser("migrate", help="apply migrations and create streams on NATS_URL / DATABASE_URL").set_defaults(
+        fn=cmd_migrate)
     status = sub.add_parser("status", help="servers, services, projection checkpoints and lag")
     status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(fn=cmd_status)

@@ -63,8 +63,12 @@ class UndecodableEvent(ValueError):
     """A message on the bus that is not a Louzu event we can read; `reason` says why."""
 
 
+# CloudEvents bindings: printable ASCII passes as is; space, '"', '%' and anything else is percent-encoded.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
+
+
 def _header_value(value: str) -> str:
-    return value if value.isascii() else quote(value, safe="")
+    return quote(value, safe=_HEADER_SAFE)
 
 
 def _split_type(ce_type: str) -> tuple[str, int]:

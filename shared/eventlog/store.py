@@ -12,6 +12,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Sequence
+from urllib.parse import unquote
 
 import orjson
 from nats.aio.client import Client as NATS
@@ -152,7 +153,7 @@ class EventStore:
             last = await self.js.get_msg(self.stream, subject=str(pending.subject), direct=True)
         except NotFoundError:
             return None
-        if (last.headers or {}).get(COMMAND_ID) == pending.meta.command_id:
+        if unquote((last.headers or {}).get(COMMAND_ID, "")) == pending.meta.command_id:
             return last.seq
         return None
 

@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import asyncpg
 import nats
@@ -20,7 +21,7 @@ from shared.crypto import load_or_create_secret
 from shared.eventlog.streams import ensure_streams
 from shared.infra.embedded import EmbeddedNats, EmbeddedPostgres
 from shared.logging import get_logger
-from shared.projections.base import migrate_platform
+from shared.projections.base import Projection, ensure_schema, migrate_platform
 from shared.settings import PlatformSettings
 
 log = get_logger("louzu.up")
@@ -62,11 +63,13 @@ def urls(settings: PlatformSettings) -> tuple[str, str]:
     return nats_url, database_url
 
 
-async def prepare(nats_url: str, database_url: str, secrets_dir: Path) -> None:
+async def prepare(nats_url: str, database_url: str, secrets_dir: Path, projections: Sequence[Projection] = ()) -> None:
     """Migrations, streams and secrets: idempotent, run on every start."""
     conn = await asyncpg.connect(database_url)
     try:
         await migrate_platform(conn)
+        for projection in projections:
+            await ensure_schema(conn, projection, projection.schema)
     finally:
         await conn.close()
     nc = await nats.connect(nats_url)
@@ -140,7 +143,7 @@ class System:
         self.settings.state_file.unlink(missing_ok=True)
 
 
-def up(settings: PlatformSettings, ready: callable = print) -> int:
+def up(settings: PlatformSettings, projections: Sequence[Projection] = (), ready: callable = print) -> int:
     system = System(settings)
     stopping = {"flag": False}
 
@@ -151,7 +154,7 @@ def up(settings: PlatformSettings, ready: callable = print) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         nats_url, database_url = system.start_servers()
-        asyncio.run(prepare(nats_url, database_url, settings.secrets_dir))
+        asyncio.run(prepare(nats_url, database_url, settings.secrets_dir, projections))
         system.start_services(nats_url, database_url)
         system.write_state(nats_url, database_url)
         ready(f"Louzu is up — NATS {nats_url}  PostgreSQL {database_url}  data {settings.home}\n"

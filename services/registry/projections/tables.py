@@ -41,10 +41,11 @@ RESIDENT_COLUMNS = ("tenant", "compound", "resident_id", "household_id", "name",
 
 
 class RegistryProjection:
-    name = "registry"
-    schema = "proj_registry"
-    filter_subject = events_filter(service="registry")
     tables = ("compounds", "buildings", "households", "residents")
+
+    def __init__(self, name: str = "registry", schema: str = "proj_registry", tenant: str = "*") -> None:
+        self.name, self.schema = name, schema
+        self.filter_subject = events_filter(tenant=tenant, service="registry")
 
     def ddl(self, schema: str) -> str:
         return DDL.format(s=schema)
