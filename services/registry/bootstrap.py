@@ -37,6 +37,8 @@ class Registry:
         return self
 
     async def close(self) -> None:
+        if self.stop.is_set():
+            return
         self.stop.set()
         if self.projector:
             await asyncio.wait_for(self.projector, 10)

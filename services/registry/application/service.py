@@ -1,7 +1,9 @@
 """One async function per registry command: load the aggregates, decide, append, reply."""
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -71,28 +73,52 @@ class RegistryService:
 
     def __init__(self, store: EventStore, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.store, self.clock, self.aggregates = store, clock, Aggregates(store)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
 
     async def execute(self, cmd: c.Command) -> CommandResult:
         for _attempt in range(5):
             target, decide = await self._plan(cmd)
-            state, seq = await self.aggregates.load(target)
-            if cmd.command_id in state.command_ids:
-                return CommandResult((), seq, duplicate=True)
-            events = decide(state)
-            if not events:
-                return CommandResult((), seq)
-            meta = Metadata(cmd.command_id, cmd.correlation_id, None, f"/louzu/{SERVICE}/{cmd.actor}")
-            try:
-                result = await self.store.append(target, events, expected=seq, meta=meta)
-            except ConcurrencyConflict:
-                self.aggregates.forget(target)
-                continue
-            if result.duplicate:
-                self.aggregates.forget(target)
-            else:
-                self.aggregates.advance(target, state, events, result.last_seq, cmd.command_id)
-            return CommandResult(result.event_ids, result.last_seq, result.duplicate)
+            async with self._turn(target):
+                outcome = await self._decide_and_append(cmd, target, decide)
+            if outcome is not None:
+                return outcome
         raise DomainError("busy", "该记录正被频繁修改，请稍后重试", "this record is being changed by others; retry shortly")
+
+    @asynccontextmanager
+    async def _turn(self, target: AggregateSubject):
+        """Commands on one aggregate take turns inside this process; across processes the log's
+        optimistic concurrency decides."""
+        key = str(target)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key], self._locks[key]
+
+    async def _decide_and_append(self, cmd: c.Command, target: AggregateSubject, decide) -> CommandResult | None:
+        """None means the aggregate moved under us: plan and decide again."""
+        state, seq = await self.aggregates.load(target)
+        if cmd.command_id in state.command_ids:
+            return CommandResult((), seq, duplicate=True)
+        events = decide(state)
+        if not events:
+            return CommandResult((), seq)
+        meta = Metadata(cmd.command_id, cmd.correlation_id, None, f"/louzu/{SERVICE}/{cmd.actor}")
+        try:
+            result = await self.store.append(target, events, expected=seq, meta=meta)
+        except ConcurrencyConflict:
+            self.aggregates.forget(target)
+            return None
+        if result.duplicate:
+            self.aggregates.forget(target)
+        else:
+            self.aggregates.advance(target, state, events, result.last_seq, cmd.command_id)
+        return CommandResult(result.event_ids, result.last_seq, result.duplicate)
 
     async def _plan(self, cmd: c.Command):
         """Which aggregate the command writes, and the rule deciding its events from that aggregate's state."""

@@ -115,6 +115,20 @@ async def cmd_table(args, settings: PlatformSettings) -> int:
     return 0
 
 
+async def cmd_erase(args, settings: PlatformSettings) -> int:
+    """Erase one person (PIPL Art. 47): record why in the log, then destroy their key (crypto-shredding)."""
+    async with Session(settings, args.tenant or args.compound) as s:
+        reply = await s.client.send("erase_resident", {
+            "command_id": f"erase:{args.resident_id}", "tenant": s.tenant, "compound": args.compound,
+            "actor": args.actor_id, "resident_id": args.resident_id, "reason": args.reason})
+        if not reply.get("ok"):
+            return _print_reply(reply, "")
+        destroyed = await KeyStore(s.pool).erase(s.tenant, args.resident_id)
+    log.warning("pii.erased", actor=args.actor_id, tenant=s.tenant, resident=args.resident_id, key_destroyed=destroyed)
+    print(f"resident {args.resident_id} erased; key destroyed: {destroyed}")
+    return 0
+
+
 def _print_table(summary: list[dict], rows: list[dict], columns, building: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -155,6 +169,13 @@ def add_parsers(sub) -> None:
     table.add_argument("--clear", action="store_true", help="show ID numbers and phones in clear (logged)")
     table.add_argument("--reason", help="why clear values are needed (required with --clear)")
     table.set_defaults(fn=cmd_table)
+
+    erase = sub.add_parser("erase", help="erase a resident's personal data (destroys their key)")
+    erase.add_argument("resident_id")
+    erase.add_argument("--compound", required=True)
+    erase.add_argument("--tenant")
+    erase.add_argument("--reason", required=True, help="legal ground, e.g. the episode's purpose has ended")
+    erase.set_defaults(fn=cmd_erase)
 
     from services.registry.entrypoints.demo_cli import add_demo_parser
     add_demo_parser(sub)
