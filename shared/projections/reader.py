@@ -22,6 +22,13 @@ class RawMessage:
     data: bytes
 
 
+STALE_REQUEST_S = 5.0  # a pull request expires after 2 s; no answer for longer means it was lost
+
+
+class ReaderFailed(RuntimeError):
+    """The server refused a pull request (e.g. the consumer is gone after a server restart)."""
+
+
 class GapDetected(RuntimeError):
     """A delivery was skipped (slow consumer): the reader must restart from its last applied sequence."""
 
@@ -41,6 +48,7 @@ class BatchReader:
         self._consumer = ""
         self._inbox = ""
         self._sub = None
+        self._requested_at = 0.0
 
     async def open(self) -> "BatchReader":
         info = await self.js.add_consumer(self.stream, ConsumerConfig(
@@ -70,6 +78,7 @@ class BatchReader:
 
     async def _request(self) -> None:
         self._outstanding = self.batch
+        self._requested_at = asyncio.get_running_loop().time()
         body = orjson.dumps({"batch": self.batch, "expires": 2_000_000_000, "idle_heartbeat": 500_000_000})
         await self.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{self._consumer}", body, reply=self._inbox)
 
@@ -82,7 +91,7 @@ class BatchReader:
             if status in ("408", "404", "409"):
                 await self._request()
                 return
-            self._error = RuntimeError(f"pull request failed: {status} {(headers or {}).get('Description')}")
+            self._error = ReaderFailed(f"pull request failed: {status} {(headers or {}).get('Description')}")
             self._ready.set()
             return
         # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
@@ -104,6 +113,8 @@ class BatchReader:
             try:
                 await asyncio.wait_for(self._ready.wait(), timeout)
             except asyncio.TimeoutError:
+                if asyncio.get_running_loop().time() - self._requested_at > STALE_REQUEST_S:
+                    await self._request()  # the request was lost (a reconnect): ask again
                 return []
         if self._error is not None:
             raise self._error

@@ -15,14 +15,19 @@ from typing import Sequence
 
 import asyncpg
 from nats.aio.client import Client as NATS
+from nats.errors import Error as NatsError
 
 from shared.eventlog.envelope import RecordedEvent, UndecodableEvent, decode, H_TYPE
 from shared.eventlog.subjects import EVENTS_STREAM
 from shared.logging import get_logger
 from shared.projections.base import Projection, ensure_schema
-from shared.projections.reader import BatchReader, GapDetected, RawMessage
+from shared.projections.reader import BatchReader, GapDetected, RawMessage, ReaderFailed
 
 log = get_logger("louzu.projections")
+
+
+TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+             NatsError, ReaderFailed, asyncio.TimeoutError)
 
 
 class CheckpointMoved(RuntimeError):
@@ -64,7 +69,21 @@ class ProjectionRunner:
         return conn
 
     async def run(self, stop: asyncio.Event, *, until_seq: int | None = None, idle_timeout: float = 0.5) -> int:
-        """Apply events until `stop` is set (or, with `until_seq`, until that sequence is applied)."""
+        """Apply events until `stop` is set (or, with `until_seq`, until that sequence is applied).
+        A lost connection to either server is survived: the runner waits, reconnects and resumes
+        from its checkpoint."""
+        while True:
+            try:
+                return await self._run_once(stop, until_seq, idle_timeout)
+            except TRANSIENT as exc:
+                log.warning("projection.interrupted", projection=self.checkpoint, error=type(exc).__name__)
+                try:
+                    await asyncio.wait_for(stop.wait(), 1.0)
+                    return self.last_seq
+                except asyncio.TimeoutError:
+                    continue
+
+    async def _run_once(self, stop: asyncio.Event, until_seq: int | None, idle_timeout: float) -> int:
         conn = await self._connect()
         try:
             while not stop.is_set():
