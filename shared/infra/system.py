@@ -19,7 +19,7 @@ import psutil
 
 from shared.crypto import load_or_create_secret
 from shared.eventlog.streams import ensure_streams
-from shared.infra.embedded import EmbeddedNats, EmbeddedPostgres
+from shared.infra.embedded import MIN_NATS, EmbeddedNats, EmbeddedPostgres
 from shared.logging import get_logger
 from shared.projections.base import Projection, ensure_schema, migrate_platform
 from shared.settings import PlatformSettings
@@ -74,6 +74,10 @@ async def prepare(nats_url: str, database_url: str, secrets_dir: Path, projectio
         await conn.close()
     nc = await nats.connect(nats_url)
     try:
+        version = nc.connected_server_version
+        if (version.major, version.minor) < MIN_NATS[:2]:
+            raise SystemExit(f"nats-server {version} at {nats_url} is too old: Louzu needs ≥ 2.12 (atomic batches, "
+                             "and fixes for lost writes in 2.9/2.10). / NATS 服务器版本过旧。")
         await ensure_streams(nc)
     finally:
         await nc.close()

@@ -98,7 +98,8 @@ async def cmd_table(args, settings: PlatformSettings) -> int:
     async with Session(settings, args.tenant or args.compound) as s:
         async with s.pool.acquire() as conn:
             keys = KeyStore(s.pool) if args.clear else None
-            rows = await queries.resident_rows(conn, s.tenant, args.compound, building=args.building, clear_with=keys)
+            rows = await queries.resident_rows(conn, s.tenant, args.compound, building=args.building,
+                                               household=args.household, clear_with=keys)
             summary = await queries.big_table(conn, s.tenant, args.compound)
             if args.clear:
                 what = f"table {args.compound}" + (f" building {args.building}" if args.building else "")
@@ -163,7 +164,8 @@ def add_parsers(sub) -> None:
     table = sub.add_parser("table", help="print the big/medium table, one row per resident (masked)")
     table.add_argument("compound")
     table.add_argument("--tenant")
-    table.add_argument("--building")
+    table.add_argument("--building", help="one building: the medium table (一楼一中表)")
+    table.add_argument("--household", help="one household, e.g. 38-1-302: the small table (一户一小表)")
     table.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
     table.add_argument("-o", "--output")
     table.add_argument("--clear", action="store_true", help="show ID numbers and phones in clear (logged)")
