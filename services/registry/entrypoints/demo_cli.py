@@ -9,7 +9,7 @@ from shared.settings import PlatformSettings
 from services.registry.domain.identity import parse_flags
 from services.registry.domain.importing import ImportReport, ResidentRow
 
-CADRES = [("cadre-gao", "高莹"), ("cadre-li", "李文娟"), ("cadre-wang", "王秀英"), ("cadre-zhou", "周丽华"),
+CADRES = [("cadre-gao", "高敏"), ("cadre-li", "李文娟"), ("cadre-wang", "王秀英"), ("cadre-zhou", "周丽华"),
           ("cadre-chen", "陈美玲")]
 
 
