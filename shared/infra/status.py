@@ -8,14 +8,15 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from shared.eventlog.subjects import EVENTS_STREAM
 from shared.infra.system import SERVICES, alive, read_state
 from shared.projections.base import Projection
+from shared.projections.reader import filter_config
 from shared.settings import PlatformSettings
 
 
-async def pending_after(js, filter_subject: str, seq: int) -> int:
-    """Messages matching `filter_subject` after `seq`: the projection's true lag."""
+async def pending_after(js, filters, seq: int) -> int:
+    """Messages matching the projection's filters after `seq`: its true lag."""
     info = await js.add_consumer(EVENTS_STREAM, ConsumerConfig(
         deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=seq + 1, ack_policy=AckPolicy.NONE,
-        filter_subject=filter_subject, inactive_threshold=5.0, mem_storage=True))
+        inactive_threshold=5.0, mem_storage=True, **filter_config(filters)))
     try:
         return info.num_pending
     finally:
@@ -39,7 +40,7 @@ async def status(settings: PlatformSettings, nats_url: str, database_url: str,
                                        projection.name) or 0
             dead = await conn.fetchval("SELECT count(*) FROM louzu.dead_letters WHERE projection = $1", projection.name)
             report["projections"][projection.name] = {
-                "last_seq": last, "lag": await pending_after(js, projection.filter_subject, last), "dead_letters": dead}
+                "last_seq": last, "lag": await pending_after(js, projection.filters, last), "dead_letters": dead}
     finally:
         await conn.close()
         await nc.close()

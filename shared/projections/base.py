@@ -42,11 +42,12 @@ CREATE TABLE IF NOT EXISTS louzu.pii_access_log (
 
 
 class Projection(Protocol):
-    """A read model: `name` keys its checkpoint, `schema` holds its tables, `tables` are compared by verify."""
+    """A read model: `name` keys its checkpoint, `schema` holds its tables, `filters` are the event
+    subjects it reads, `tables` are compared by verify."""
 
     name: str
     schema: str
-    filter_subject: str
+    filters: Sequence[str]
     tables: Sequence[str]
 
     def ddl(self, schema: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Sequence
 
 import orjson
 from nats.aio.client import Client as NATS
@@ -22,6 +23,11 @@ class RawMessage:
     data: bytes
 
 
+def filter_config(filters: Sequence[str]) -> dict:
+    """One filter subject, or several (nats-server ≥ 2.10) for projections fed by more than one service."""
+    return {"filter_subject": filters[0]} if len(filters) == 1 else {"filter_subjects": list(filters)}
+
+
 STALE_REQUEST_S = 5.0  # a pull request expires after 2 s; no answer for longer means it was lost
 
 
@@ -34,11 +40,11 @@ class GapDetected(RuntimeError):
 
 
 class BatchReader:
-    """Delivers stream messages matching `filter_subject`, from `start_seq`, in order, in batches."""
+    """Delivers stream messages matching `filters`, from `start_seq`, in order, in batches."""
 
-    def __init__(self, nc: NATS, stream: str, filter_subject: str, start_seq: int, batch: int = 1000) -> None:
+    def __init__(self, nc: NATS, stream: str, filters: Sequence[str], start_seq: int, batch: int = 1000) -> None:
         self.nc, self.js, self.stream = nc, nc.jetstream(), stream
-        self.filter_subject, self.start_seq, self.batch = filter_subject, start_seq, batch
+        self.filters, self.start_seq, self.batch = list(filters), start_seq, batch
         self._buffer: list[RawMessage] = []
         self._ready = asyncio.Event()
         self._outstanding = 0
@@ -53,8 +59,8 @@ class BatchReader:
     async def open(self) -> "BatchReader":
         info = await self.js.add_consumer(self.stream, ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(self.start_seq, 1),
-            ack_policy=AckPolicy.NONE, filter_subject=self.filter_subject, inactive_threshold=30.0,
-            mem_storage=True, max_waiting=4))
+            ack_policy=AckPolicy.NONE, inactive_threshold=30.0, mem_storage=True, max_waiting=4,
+            **filter_config(self.filters)))
         self._consumer = info.name
         self._pending = info.num_pending
         self._inbox = self.nc.new_inbox()

@@ -107,7 +107,7 @@ class ProjectionRunner:
         self.last_seq = await read_checkpoint(conn, self.checkpoint)
         if until_seq is not None and self.last_seq >= until_seq:
             return True
-        reader = await BatchReader(self.nc, self.stream, self.projection.filter_subject,
+        reader = await BatchReader(self.nc, self.stream, self.projection.filters,
                                    self.last_seq + 1, self.batch).open()
         try:
             while not stop.is_set():

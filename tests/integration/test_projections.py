@@ -33,7 +33,7 @@ async def household_count(db, schema):
 def start_runner(platform, projection, extra_env=None):
     env = {**os.environ, "NATS_URL": platform.nats_url, "DATABASE_URL": platform.database_url, **(extra_env or {})}
     return subprocess.Popen([sys.executable, "-m", "tests.support.run_projector", projection.name, projection.schema,
-                             projection.filter_subject.split(".")[2]], env=env)
+                             projection.filters[0].split(".")[2]], env=env)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ class RegistryProjection:
 
     def __init__(self, name: str = "registry", schema: str = "proj_registry", tenant: str = "*") -> None:
         self.name, self.schema = name, schema
-        self.filter_subject = events_filter(tenant=tenant, service="registry")
+        self.filters = (events_filter(tenant=tenant, service="registry"),)
 
     def ddl(self, schema: str) -> str:
         return DDL.format(s=schema)
