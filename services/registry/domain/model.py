@@ -15,10 +15,9 @@ from shared.eventlog.envelope import Event
 
 @dataclass
 class State:
-    """What the rules need to know about one aggregate, plus the commands already applied to it."""
+    """What the rules need to know about one aggregate."""
 
     exists: bool = False
-    command_ids: set[str] = field(default_factory=set)
     household_id: str = ""
     moved_out: bool = False
     erased: bool = False
