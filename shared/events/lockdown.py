@@ -96,6 +96,9 @@ class BuildingSealed(LockdownEvent):
     seal_ends_at: datetime = Field(description="when health monitoring is due to begin")
     monitoring_ends_at: datetime = Field(description="when the building is due to be released")
     policy_version: int = Field(description="version of the town policy the episode keeps")
+    seal_days: float = Field(description="the policy's seal length, kept for a reset")
+    monitoring_days: float = Field(description="the policy's monitoring length, kept for a reset")
+    max_out_minutes: int = Field(description="how long a resident may stay out during monitoring")
     playbook_version: int = Field(description="version of the playbook the episode keeps")
 
 

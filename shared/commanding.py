@@ -1,0 +1,90 @@
+"""Commands over NATS request–reply, the same for every service: parse, execute, answer with the
+result or a clear error (Chinese and English, the field at fault) — never a stack trace."""
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable, Mapping
+
+import orjson
+from faststream.nats import NatsBroker, NatsMessage
+from nats.aio.client import Client as NATS
+from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+from pydantic import ValidationError
+
+from shared.commands.base import Command
+from shared.errors import DomainError, Problem
+from shared.eventlog.store import EventLogError
+from shared.eventlog.subjects import command_filter, command_subject
+from shared.logging import get_logger
+
+log = get_logger("louzu.commands")
+Execute = Callable[[Command], Awaitable]
+
+
+def problem_reply(problem: Problem) -> dict:
+    return {"ok": False, "error": problem.as_dict()}
+
+
+def validation_problem(exc: ValidationError) -> Problem:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    return Problem("invalid_field", f"字段「{field}」无效：{first['type']}", f"field {field!r} is invalid: {first['msg']}",
+                   field)
+
+
+async def dispatch(commands: Mapping[str, type[Command]], execute: Execute, tenant: str, name: str,
+                   body: dict) -> dict:
+    command_type = commands.get(name)
+    if command_type is None:
+        return problem_reply(Problem("unknown_command", f"无法识别的指令「{name}」", f"unknown command {name!r}"))
+    try:
+        command = command_type.model_validate({**body, "name": name})
+    except ValidationError as exc:
+        return problem_reply(validation_problem(exc))
+    if command.tenant != tenant:
+        return problem_reply(Problem("wrong_tenant", "指令的居委与主题不符", "the command's tenant does not match its subject",
+                                     "tenant"))
+    try:
+        return (await execute(command)).as_dict()
+    except DomainError as exc:
+        return problem_reply(exc.problem)
+    except EventLogError as exc:
+        log.error("command.append_failed", command=name, tenant=tenant, error=str(exc))
+        return problem_reply(Problem("log_unavailable", "事件日志暂时不可用，请稍后重试",
+                                     "the event log is unavailable; retry shortly"))
+
+
+def register_commands(broker: NatsBroker, service: str, commands: Mapping[str, type[Command]], execute: Execute,
+                      *, title: str, description: str) -> None:
+    @broker.subscriber(command_filter(service), queue=f"{service}-commands", max_workers=256, title=title,
+                       description=description)
+    async def handle(body: dict, msg: NatsMessage) -> dict:
+        _, _, tenant, _, name = msg.raw_message.subject.split(".")
+        return await dispatch(commands, execute, tenant, name, body)
+
+
+class ServiceUnavailable(RuntimeError):
+    """No instance of the service answered."""
+
+
+class CommandClient:
+    """Sends commands to one service for one tenant; a lost reply is retried with the same command id."""
+
+    def __init__(self, nc: NATS, tenant: str, service: str, *, in_flight: int = 128, timeout: float = 15) -> None:
+        self.nc, self.tenant, self.service, self.timeout = nc, tenant, service, timeout
+        self._slots = asyncio.Semaphore(in_flight)
+
+    async def send(self, name: str, body: dict) -> dict:
+        subject = command_subject(self.tenant, self.service, name)
+        payload = orjson.dumps(body)
+        async with self._slots:
+            for attempt in range(3):
+                try:
+                    reply = await self.nc.request(subject, payload, timeout=self.timeout)
+                    return orjson.loads(reply.data)
+                except NoRespondersError:
+                    raise ServiceUnavailable(f"the {self.service} service is not running (服务未运行)") from None
+                except NatsTimeout:
+                    if attempt == 2:
+                        raise ServiceUnavailable(f"the {self.service} service did not answer (服务无应答)") from None
+        raise AssertionError("unreachable")
