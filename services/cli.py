@@ -17,8 +17,9 @@ EXIT_INVALID = 2
 
 
 def projections():
+    from services.lockdown.projections.tables import LockdownProjection
     from services.registry.projections.tables import RegistryProjection
-    return {p.name: p for p in (RegistryProjection(),)}
+    return {p.name: p for p in (RegistryProjection(), LockdownProjection())}
 
 
 def actor(args) -> str:
@@ -141,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(fn=cmd_replay)
     sub.add_parser("verify", help="rebuild every projection into scratch tables and compare").set_defaults(fn=cmd_verify)
     add_registry_verbs(sub)
+    from services.lockdown.entrypoints import cli as lockdown_cli
+    lockdown_cli.add_parsers(sub)
     return parser
 
 

@@ -52,6 +52,11 @@ async def dispatch(commands: Mapping[str, type[Command]], execute: Execute, tena
         log.error("command.append_failed", command=name, tenant=tenant, error=str(exc))
         return problem_reply(Problem("log_unavailable", "事件日志暂时不可用，请稍后重试",
                                      "the event log is unavailable; retry shortly"))
+    except Exception as exc:  # noqa: BLE001 - a bug: answered and logged, never a silent timeout
+        log.error("command.failed", command=name, tenant=tenant, command_id=command.command_id,
+                  error=type(exc).__name__, exc_info=True)
+        return problem_reply(Problem("internal_error", "系统内部错误，已记录，请联系管理员（不会重复执行）",
+                                     "internal error; it was logged — tell the operator (retrying is safe)"))
 
 
 def register_commands(broker: NatsBroker, service: str, commands: Mapping[str, type[Command]], execute: Execute,

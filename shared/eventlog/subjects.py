@@ -9,6 +9,7 @@ replayed on their own (`louzu.evt.yinghuayuan.>`).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -27,6 +28,15 @@ def token(value: str, what: str = "token") -> str:
     if not _TOKEN.match(value):
         raise InvalidToken(f"{what} {value!r} must be 1–64 of a-z, 0-9, '_' or '-'")
     return value
+
+
+def slug(ident: str) -> str:
+    """A subject token for a building number, household or person id; anything that is not a
+    token already (e.g. Chinese numerals) is hashed into one, stably."""
+    lowered = ident.strip().lower()
+    if _TOKEN.match(lowered):
+        return lowered
+    return "x" + hashlib.sha256(ident.encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 monitoring, release), the town's policy and playbook, notices, the building group (楼组群) and the
 gate log (出入登记).
 
-Town-level aggregates (policy, playbook) live under the tenant token `town-<town>` and the
-compound token `all`; everything else under the committee and compound, like the registry.
+The town aggregate (policy and playbook) lives under the tenant token `town-<town>` and the
+compound token `all`; buildings under the committee and compound, like the registry.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class StampedTask(BaseModel):
 class TownPolicySet(LockdownEvent):
     """A town set (or changed) its lockdown policy; episodes keep the version they started with."""
 
-    aggregate = "policy"
+    aggregate = "town"
     town: str = Field(description="town id")
     policy_version: int = Field(ge=1, description="policy version, +1 on every change")
     seal_days: float = Field(gt=0, description="length of the seal (封控期), default 2 days")
@@ -73,9 +73,9 @@ class TownPolicySet(LockdownEvent):
 class PlaybookPublished(LockdownEvent):
     """A town published a version of its standard workflow and notice templates."""
 
-    aggregate = "playbook"
+    aggregate = "town"
     town: str = Field(description="town id")
-    template_version: int = Field(ge=1, description="template version, +1 on every edit")
+    template_version: int = Field(ge=0, description="template version, +1 on every edit (0: the built-in one)")
     tasks: tuple[TaskSpec, ...] = Field(description="the workflow's tasks")
     notices: tuple[NoticeSpec, ...] = Field(description="notice templates")
     published_by: str = Field(description="user id")

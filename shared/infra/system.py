@@ -29,6 +29,7 @@ log = get_logger("louzu.up")
 # Every service that exists, and the module that runs it.
 SERVICES: dict[str, list[str]] = {
     "registry": [sys.executable, "-m", "services.registry", "all"],
+    "lockdown": [sys.executable, "-m", "services.lockdown", "all"],
 }
 
 

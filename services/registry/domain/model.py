@@ -2,7 +2,6 @@
 events or raise a DomainError. No I/O here."""
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +10,7 @@ from shared.commands import registry as c
 from shared.errors import DomainError
 from shared.events import registry as e
 from shared.eventlog.envelope import Event
+from shared.eventlog.subjects import slug  # noqa: F401  (re-exported for the registry's callers)
 
 
 @dataclass
@@ -161,10 +161,3 @@ def erase(state: State, cmd: c.EraseResident, now: datetime) -> list[Event]:
         return []
     return [e.ResidentErased(resident_id=cmd.resident_id, erased_by=cmd.actor, erased_at=now, reason=cmd.reason)]
 
-
-def slug(ident: str) -> str:
-    """A subject token for a building number, household or person id (non-ASCII numbers are hashed)."""
-    lowered = ident.strip().lower()
-    if re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", lowered):
-        return lowered
-    return "x" + hashlib.sha256(ident.encode()).hexdigest()[:20]

@@ -1,0 +1,72 @@
+"""The lockdown service's composition root."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import asyncpg
+import nats
+from faststream.nats import NatsBroker
+
+from shared.commanding import register_commands
+from shared.commands.lockdown import COMMANDS
+from shared.eventlog.store import EventStore
+from shared.projections.runner import ProjectionRunner
+from services.lockdown.application.schedule import PhaseSchedule
+from services.lockdown.application.service import LockdownService
+from services.lockdown.projections.tables import LockdownProjection
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Lockdown:
+    nats_url: str
+    database_url: str
+    clock: Callable[[], datetime] = utc_now
+    schedule_interval: float = 1.0
+    schedule_tenant: str | None = None
+    broker: NatsBroker | None = None
+    nc: nats.NATS | None = None
+    store: EventStore | None = None
+    service: LockdownService | None = None
+    schedule: PhaseSchedule | None = None
+    pool: asyncpg.Pool | None = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self, *, commands: bool = True, projector: bool = True, scheduler: bool = True) -> "Lockdown":
+        self.nc = await nats.connect(self.nats_url, name="louzu-lockdown")
+        self.store = EventStore(self.nc)
+        self.service = LockdownService(self.store, self.clock)
+        if commands:
+            self.broker = NatsBroker(self.nats_url, name="louzu-lockdown-commands")
+            register_commands(self.broker, "lockdown", COMMANDS, lambda command: self.service.execute(command),
+                              title="lockdown commands", description="SealBuilding, RecordGatePass, … by subject suffix")
+            await self.broker.start()
+        if projector:
+            runner = ProjectionRunner(self.nc, self.database_url, LockdownProjection())
+            self.tasks.append(asyncio.create_task(runner.run(self.stop)))
+        if scheduler:
+            self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+            self.schedule = PhaseSchedule(self.service, self.pool, self.clock, tenant=self.schedule_tenant)
+            self.tasks.append(asyncio.create_task(self.schedule.run(self.stop, self.schedule_interval)))
+        return self
+
+    async def close(self) -> None:
+        if self.stop.is_set():
+            return
+        self.stop.set()
+        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
+        if self.broker:
+            await self.broker.stop()
+        if self.pool:
+            await self.pool.close()
+        if self.store:
+            await self.store.close()
+        if self.nc:
+            await self.nc.drain()
