@@ -13,6 +13,7 @@ from faststream.nats import NatsBroker
 from shared.commanding import register_commands
 from shared.commands.lockdown import COMMANDS
 from shared.eventlog.store import EventStore
+from shared.projections.base import ensure_schema
 from shared.projections.runner import ProjectionRunner
 from services.lockdown.application.schedule import PhaseSchedule
 from services.lockdown.application.service import LockdownService
@@ -53,6 +54,9 @@ class Lockdown:
             self.tasks.append(asyncio.create_task(runner.run(self.stop)))
         if scheduler:
             self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+            async with self.pool.acquire() as conn:
+                projection = LockdownProjection()
+                await ensure_schema(conn, projection, projection.schema)
             self.schedule = PhaseSchedule(self.service, self.pool, self.clock, tenant=self.schedule_tenant)
             self.tasks.append(asyncio.create_task(self.schedule.run(self.stop, self.schedule_interval)))
         return self

@@ -134,10 +134,10 @@ class EventStore:
             if len(messages) == 1:
                 subject, headers, body = messages[0]
                 headers["Nats-Msg-Id"] = pending.meta.command_id
-                last = await self._publish_one(subject, headers, body)
+                last, duplicate = await self._publish_one(subject, headers, body)
             else:
-                last = await self._publish_batch(messages)
-            pending.future.set_result(pending.result(last))
+                last, duplicate = await self._publish_batch(messages), False
+            pending.future.set_result(pending.result(last, duplicate))
         except ConcurrencyConflict as conflict:
             duplicate_seq = await self._retried(pending)
             if duplicate_seq is None:
@@ -157,11 +157,12 @@ class EventStore:
             return last.seq
         return None
 
-    async def _publish_one(self, subject: str, headers: dict[str, str], body: bytes) -> int:
+    async def _publish_one(self, subject: str, headers: dict[str, str], body: bytes) -> tuple[int, bool]:
+        """One message with `Nats-Msg-Id`: a retry inside the duplicate window is acknowledged as a duplicate."""
         reply = await self.nc.request(subject, body, headers=headers, timeout=10)
         ack = orjson.loads(reply.data)
         self._raise_for(ack, subject, headers)
-        return int(ack["seq"])
+        return int(ack["seq"]), bool(ack.get("duplicate"))
 
     async def _publish_batch(self, messages: list[tuple[str, dict[str, str], bytes]]) -> int:
         batch_id = uuid.uuid4().hex

@@ -49,7 +49,7 @@ class PhaseSchedule:
             except DomainError as exc:
                 log.warning("schedule.refused", episode=row["episode_id"], code=exc.problem.code)
                 continue
-            if result.event_ids:
+            if result.event_ids and not result.duplicate:
                 fired += 1
                 log.info("schedule.advanced", tenant=row["tenant"], building=row["building_number"],
                          episode=row["episode_id"], events=len(result.event_ids))
