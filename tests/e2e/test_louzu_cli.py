@@ -1,54 +1,16 @@
 """The whole system through its public surface: `louzu up` in its own process, cadres' verbs as
 separate processes, personal data checked in the raw bytes of the log and in every log line."""
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from tests.support.louzu_cli import louzu, start_up, stop
 from tests.support.people import sheet_rows, write_sheet
 
 pytestmark = pytest.mark.e2e
-LOUZU = [sys.executable, "-m", "services"]
-
-
-def louzu(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
-    done = subprocess.run([*LOUZU, *args], env={**env, "LOUZU_HOME": str(home)}, capture_output=True, text=True,
-                          timeout=180)
-    if check and done.returncode != 0:
-        raise AssertionError(f"louzu {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
-    return done
-
-
-def start_up(home: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
-    proc = subprocess.Popen([*LOUZU, "up"], env={**env, "LOUZU_HOME": str(home)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if (home / "run.json").exists():
-            status = louzu(home, "status", "--json", check=False)
-            if status.returncode == 0 and all(json.loads(status.stdout)["services"].values()):
-                return proc
-        if proc.poll() is not None:
-            raise AssertionError(f"louzu up exited: {proc.stdout.read()}")
-        time.sleep(0.2)
-    raise AssertionError("louzu up did not become ready")
-
-
-def stop(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0
-    return out
-
-
 def wait_for_lag_zero(home: Path, min_seq: int = 1) -> dict:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
