@@ -12,11 +12,14 @@ from faststream.nats import NatsBroker
 
 from shared.commanding import register_commands
 from shared.commands.lockdown import COMMANDS
+from shared.crypto import KeyStore
 from shared.eventlog.store import EventStore
+from shared.infra.status import pending_after
 from shared.projections.base import ensure_schema
 from shared.projections.runner import ProjectionRunner
 from services.lockdown.application.schedule import PhaseSchedule
 from services.lockdown.application.service import LockdownService
+from services.lockdown.projections import health_queries
 from services.lockdown.projections.tables import LockdownProjection
 
 
@@ -43,7 +46,11 @@ class Lockdown:
     async def start(self, *, commands: bool = True, projector: bool = True, scheduler: bool = True) -> "Lockdown":
         self.nc = await nats.connect(self.nats_url, name="louzu-lockdown")
         self.store = EventStore(self.nc)
-        self.service = LockdownService(self.store, self.clock)
+        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=4)
+        async with self.pool.acquire() as conn:
+            projection = LockdownProjection()
+            await ensure_schema(conn, projection, projection.schema)
+        self.service = LockdownService(self.store, self.clock, keys=KeyStore(self.pool), reconcile=self._reconcile)
         if commands:
             self.broker = NatsBroker(self.nats_url, name="louzu-lockdown-commands")
             register_commands(self.broker, "lockdown", COMMANDS, lambda command: self.service.execute(command),
@@ -53,13 +60,21 @@ class Lockdown:
             runner = ProjectionRunner(self.nc, self.database_url, LockdownProjection())
             self.tasks.append(asyncio.create_task(runner.run(self.stop)))
         if scheduler:
-            self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
-            async with self.pool.acquire() as conn:
-                projection = LockdownProjection()
-                await ensure_schema(conn, projection, projection.schema)
             self.schedule = PhaseSchedule(self.service, self.pool, self.clock, tenant=self.schedule_tenant)
             self.tasks.append(asyncio.create_task(self.schedule.run(self.stop, self.schedule_interval)))
         return self
+
+    async def _reconcile(self, tenant: str, round_id: str):
+        """Counts and who is unaccounted for, read once the roster has caught up with the log."""
+        projection = LockdownProjection()
+        async with self.pool.acquire() as conn:
+            for _ in range(100):
+                seq = await conn.fetchval("SELECT last_seq FROM louzu.projection_checkpoints WHERE name = $1",
+                                          projection.name) or 0
+                if await pending_after(self.nc.jetstream(), projection.filters, seq) == 0:
+                    break
+                await asyncio.sleep(0.05)
+            return await health_queries.reconcile(conn, tenant, round_id)
 
     async def close(self) -> None:
         if self.stop.is_set():

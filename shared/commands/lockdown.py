@@ -19,6 +19,8 @@ class SetTownPolicy(Command):
     monitoring_days: float = Field(default=12, gt=0, le=60)
     max_out_minutes: int = Field(default=120, gt=0, le=24 * 60)
     report_times: tuple[str, ...] = ("08:00", "14:00")
+    report_window_minutes: int = Field(default=120, gt=0, le=24 * 60)
+    fever_threshold: float = Field(default=37.3, ge=36.0, le=39.0)
 
 
 class PublishPlaybook(Command):
@@ -101,6 +103,81 @@ class RecordGatePass(Command):
     passed_at: datetime | None = None
 
 
+class ReportResident(Command):
+    name: str = "report_resident"
+    building: str
+    household_id: str
+    resident_id: str
+    temperature: float = Field(ge=34.0, le=43.0, description="°C, as read on the thermometer")
+    symptoms: str = Field(default="", max_length=500)
+    need: str = Field(default="", max_length=500, description="a need in free text, e.g. no thermometer")
+
+
+class ScheduleTestingRound(Command):
+    name: str = "schedule_testing_round"
+    round_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")
+    buildings: tuple[str, ...] = Field(min_length=1)
+    site: str = Field(min_length=1, max_length=200)
+    starts_at: datetime
+    top_floor: int = Field(default=6, ge=1, le=120)
+    floors_per_slot: int = Field(default=3, ge=1, le=120)
+    slot_minutes: int = Field(default=15, ge=1, le=240)
+
+
+class BookSamplingCode(Command):
+    name: str = "book_sampling_code"
+    round_id: str
+    resident_id: str
+    household_id: str
+    code: str = Field(min_length=4, max_length=64)
+
+
+class CheckOffSample(Command):
+    name: str = "check_off_sample"
+    round_id: str
+    resident_id: str
+    household_id: str
+    method: Literal["code", "roster", "door"] = "roster"
+    tube_id: str = Field(min_length=1, max_length=64)
+
+
+class MarkAbsent(Command):
+    name: str = "mark_absent"
+    round_id: str
+    resident_id: str
+    household_id: str
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CloseTestingRound(Command):
+    name: str = "close_testing_round"
+    round_id: str
+    force: bool = Field(default=False, description="close with residents unaccounted for, listing them")
+
+
+class RecordTestResult(Command):
+    name: str = "record_test_result"
+    round_id: str
+    tube_id: str
+    positive: bool
+
+
+class TransferResident(Command):
+    name: str = "transfer_resident"
+    building: str
+    resident_id: str
+    household_id: str
+    facility: str = Field(min_length=1, max_length=200)
+
+
+class DisinfectBuilding(Command):
+    name: str = "disinfect_building"
+    building: str
+    floors: tuple[int, ...] = ()
+
+
 COMMANDS: dict[str, type[Command]] = {c.model_fields["name"].default: c for c in (
     SetTownPolicy, PublishPlaybook, SealBuilding, RescheduleEpisode, ReleaseBuilding, AdvancePhase, CompleteTask,
-    PublishNotice, JoinGroup, LeaveGroup, RecordGatePass)}
+    PublishNotice, JoinGroup, LeaveGroup, RecordGatePass, ReportResident, ScheduleTestingRound,
+    BookSamplingCode, CheckOffSample, MarkAbsent, CloseTestingRound, RecordTestResult, TransferResident,
+    DisinfectBuilding)}

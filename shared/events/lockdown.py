@@ -64,7 +64,9 @@ class TownPolicySet(LockdownEvent):
     seal_days: float = Field(gt=0, description="length of the seal (封控期), default 2 days")
     monitoring_days: float = Field(gt=0, description="length of health monitoring (健康监测期), default 12 days")
     max_out_minutes: int = Field(gt=0, description="how long a resident may stay out during monitoring")
-    report_times: tuple[str, ...] = Field(description="temperature report times, e.g. 08:00 and 14:00")
+    report_times: tuple[str, ...] = Field(description="temperature report windows open, Shanghai time, e.g. 08:00, 14:00")
+    report_window_minutes: int = Field(default=120, gt=0, description="how long each report window stays open")
+    fever_threshold: float = Field(default=37.3, description="a temperature at or above this raises a fever alert")
     set_by: str = Field(description="user id")
     set_at: datetime = Field(description="when")
 
@@ -213,3 +215,152 @@ class GatePassRecorded(LockdownEvent):
     reason: str = Field(description="e.g. medical, transfer, work, shopping")
     passed_at: datetime = Field(description="when")
     recorded_by: str = Field(description="gate-post volunteer's user id")
+
+
+# --- health in a sealed building: temperature reports, testing rounds, transfers, disinfection ---
+
+
+@register
+class ResidentReported(LockdownEvent):
+    """A resident (or a cadre for them) reported temperature and symptoms; health fields are sealed."""
+
+    aggregate = "household"
+    report_id: str = Field(description="report id")
+    resident_id: str = Field(description="resident")
+    household_id: str = Field(description="household")
+    building: str = Field(description="building number")
+    window_start: datetime = Field(description="start of the report window this report belongs to")
+    temperature_sealed: str = Field(description="temperature in °C, encrypted with the resident's key")
+    symptoms_sealed: str = Field(default="", description="symptoms, encrypted; empty if none")
+    need_sealed: str = Field(default="", description="a need in free text (e.g. no thermometer), encrypted")
+    has_need: bool = Field(default=False, description="whether a need was raised, so it can be followed up")
+    fever: bool = Field(description="temperature at or above the town's threshold")
+    reported_by: str = Field(description="the resident, or the cadre who reported for them")
+    reported_at: datetime = Field(description="when")
+
+
+@register
+class FeverAlertRaised(LockdownEvent):
+    """A report showed a fever: the responsible cadre and the community doctor must act now."""
+
+    aggregate = "household"
+    report_id: str = Field(description="the report that raised it")
+    resident_id: str = Field(description="resident")
+    household_id: str = Field(description="household")
+    building: str = Field(description="building number")
+    raised_at: datetime = Field(description="when")
+
+
+class CallDownSlot(BaseModel):
+    """Floors called down together at one time (错峰)."""
+
+    model_config = ConfigDict(frozen=True)
+    floors: tuple[int, ...] = Field(description="floors called in this slot")
+    starts_at: datetime = Field(description="when they are called down")
+
+
+@register
+class TestingRoundScheduled(LockdownEvent):
+    """A mass-testing round (全员核酸) was scheduled for one or more buildings."""
+
+    __test__ = False  # not a pytest test class
+
+    aggregate = "round"
+    round_id: str = Field(description="round id")
+    buildings: tuple[str, ...] = Field(description="building numbers tested in this round")
+    site: str = Field(description="where sampling takes place")
+    starts_at: datetime = Field(description="when sampling starts")
+    call_down: tuple[CallDownSlot, ...] = Field(description="staggered call-down order by floor")
+    scheduled_by: str = Field(description="user id")
+    scheduled_at: datetime = Field(description="when")
+
+
+@register
+class SamplingCodeBooked(LockdownEvent):
+    """A resident's sampling code was booked in advance (预约核酸码)."""
+
+    aggregate = "sampling"
+    round_id: str = Field(description="round")
+    resident_id: str = Field(description="resident")
+    household_id: str = Field(description="household")
+    code: str = Field(description="the sampling code shown on the resident's phone")
+    booked_by: str = Field(description="user id")
+    booked_at: datetime = Field(description="when")
+
+
+@register
+class ResidentSampled(LockdownEvent):
+    """A resident was sampled and checked off against the roster."""
+
+    aggregate = "sampling"
+    round_id: str = Field(description="round")
+    resident_id: str = Field(description="resident")
+    household_id: str = Field(description="household")
+    method: Literal["code", "roster", "door"] = Field(description="checked off by code, from the roster, or sampled at the door")
+    tube_id: str = Field(description="pooled tube (about 10 samples per tube)")
+    sampled_by: str = Field(description="volunteer or medic user id")
+    sampled_at: datetime = Field(description="when")
+
+
+@register
+class ResidentMarkedAbsent(LockdownEvent):
+    """A resident could not be sampled in this round, with the reason (e.g. away from home)."""
+
+    aggregate = "sampling"
+    round_id: str = Field(description="round")
+    resident_id: str = Field(description="resident")
+    household_id: str = Field(description="household")
+    reason: str = Field(description="why, as told to the cadre")
+    marked_by: str = Field(description="user id")
+    marked_at: datetime = Field(description="when")
+
+
+@register
+class TestingRoundClosed(LockdownEvent):
+    """A round was closed and reconciled against the roster."""
+
+    __test__ = False
+
+    aggregate = "round"
+    round_id: str = Field(description="round")
+    sampled: int = Field(description="residents sampled")
+    absent: int = Field(description="residents absent with a reason")
+    unaccounted: tuple[str, ...] = Field(default=(), description="resident ids closed without sample or reason (forced)")
+    closed_by: str = Field(description="user id")
+    closed_at: datetime = Field(description="when")
+
+
+@register
+class TestResultRecorded(LockdownEvent):
+    """The laboratory's result for one pooled tube."""
+
+    __test__ = False
+
+    aggregate = "round"
+    round_id: str = Field(description="round")
+    tube_id: str = Field(description="tube")
+    positive: bool = Field(description="positive pool: every resident in it is flagged")
+    recorded_by: str = Field(description="user id")
+    recorded_at: datetime = Field(description="when")
+
+
+@register
+class ResidentTransferred(LockdownEvent):
+    """A resident was transferred (转运) to a facility."""
+
+    aggregate = "building"
+    resident_id: str = Field(description="resident")
+    household_id: str = Field(description="household")
+    facility: str = Field(description="where to, e.g. a designated hospital or a shelter hospital")
+    transferred_by: str = Field(description="user id")
+    transferred_at: datetime = Field(description="when")
+
+
+@register
+class BuildingDisinfected(LockdownEvent):
+    """A building, or some of its floors, was disinfected (消杀)."""
+
+    aggregate = "building"
+    floors: tuple[int, ...] = Field(default=(), description="floors disinfected; empty means the whole building")
+    disinfected_by: str = Field(description="user id or team")
+    disinfected_at: datetime = Field(description="when")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Awaitable, Callable
 
 from shared.commands import lockdown as c
+from shared.crypto import KeyStore, seal
 from shared.errors import DomainError
 from shared.eventlog.executor import CommandResult, Executor
 from shared.eventlog.store import EventStore
 from shared.eventlog.subjects import AggregateSubject, slug
 from shared.events import lockdown as e
-from services.lockdown.domain import model, playbook as pb
+from services.lockdown.domain import health, model, playbook as pb
 from services.lockdown.domain.model import Building, Town
 
 SERVICE = "lockdown"
@@ -30,6 +31,18 @@ def building_subject(cmd: c.Command, building: str) -> AggregateSubject:
     return AggregateSubject.make(cmd.tenant, cmd.compound, SERVICE, "building", slug(building))
 
 
+def household_subject(cmd: c.Command) -> AggregateSubject:
+    return AggregateSubject.make(cmd.tenant, cmd.compound, SERVICE, "household", slug(cmd.household_id))
+
+
+def round_subject(cmd: c.Command) -> AggregateSubject:
+    return AggregateSubject.make(cmd.tenant, cmd.compound, SERVICE, "round", cmd.round_id)
+
+
+def sampling_subject(cmd: c.Command) -> AggregateSubject:
+    return AggregateSubject.make(cmd.tenant, cmd.compound, SERVICE, "sampling", slug(f"{cmd.round_id}-{cmd.household_id}"))
+
+
 def default_playbook_event(town: str, actor: str, now: datetime, version: int = 0) -> e.PlaybookPublished:
     """The built-in standard workflow, as version 0 when a town has published none."""
     template = pb.default_playbook(town)
@@ -39,11 +52,21 @@ def default_playbook_event(town: str, actor: str, now: datetime, version: int = 
                                published_by=actor, published_at=now)
 
 
+Reconcile = Callable[[str, str], Awaitable[tuple[dict[str, int], list[tuple[str, str]]]]]
+
+
 class LockdownService:
-    def __init__(self, store: EventStore, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
-        self.clock = clock
+    """`keys` seals health fields with each resident's key; `reconcile(tenant, round_id)` reads the
+    roster's counts and who is unaccounted for when a round closes."""
+
+    def __init__(self, store: EventStore, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 keys: KeyStore | None = None, reconcile: Reconcile | None = None) -> None:
+        self.clock, self.keys, self.reconcile = clock, keys, reconcile
         self.buildings: Executor[Building] = Executor(store, SERVICE, Building, model.apply)
         self.towns: Executor[Town] = Executor(store, SERVICE, Town, model.apply_town)
+        self.households: Executor[object] = Executor(store, SERVICE, object, lambda s, _e: s)
+        self.rounds: Executor[health.Round] = Executor(store, SERVICE, health.Round, health.apply_round)
+        self.samplings: Executor[health.Sampling] = Executor(store, SERVICE, health.Sampling, health.apply_sampling)
 
     async def town(self, town: str) -> Town:
         return (await self.towns.load(town_subject(town))).state
@@ -70,6 +93,18 @@ class LockdownService:
                 town = await self.town(b.town) if b.town else Town()
                 playbook = town.playbooks.get(b.playbook_version) or default_playbook_event(b.town, cmd.actor, now)
                 return await self._on_building(cmd, lambda st: publish_notice(st, playbook, town, cmd, now))
+            case c.ReportResident():
+                return await self._report(cmd, now)
+            case c.ScheduleTestingRound() | c.RecordTestResult() | c.CloseTestingRound():
+                return await self._on_round(cmd, now)
+            case c.BookSamplingCode() | c.CheckOffSample() | c.MarkAbsent():
+                rnd = (await self.rounds.load(round_subject(cmd))).state
+                rule = {c.BookSamplingCode: health.book_code, c.CheckOffSample: health.check_off,
+                        c.MarkAbsent: health.mark_absent}[type(cmd)]
+                return await self.samplings.execute(cmd, sampling_subject(cmd), lambda st: rule(rnd, st, cmd, now))
+            case c.TransferResident() | c.DisinfectBuilding():
+                rule = health.transfer if isinstance(cmd, c.TransferResident) else health.disinfect
+                return await self._on_building(cmd, lambda b: rule(b, cmd, now))
         rules = {
             c.RescheduleEpisode: model.reschedule, c.ReleaseBuilding: model.release, c.AdvancePhase: model.advance,
             c.CompleteTask: model.complete_task, c.JoinGroup: model.join_group, c.LeaveGroup: model.leave_group,
@@ -79,6 +114,30 @@ class LockdownService:
         if rule is None:
             raise DomainError("unknown_command", "无法识别的指令", f"unknown command {cmd.name}")
         return await self._on_building(cmd, lambda b: rule(b, cmd, now))
+
+    async def _report(self, cmd: c.ReportResident, now: datetime) -> CommandResult:
+        b = await self.building(cmd, cmd.building)
+        policy = model.policy_of(await self.town(b.town)) if b.town else dict(model.DEFAULT_POLICY)
+        if self.keys is None:
+            raise DomainError("keys_unavailable", "无法加密健康数据，暂不能上报", "health data cannot be sealed right now")
+        key = (await self.keys.ensure(cmd.tenant, [cmd.resident_id]))[cmd.resident_id]
+        context = f"{cmd.tenant}/{cmd.resident_id}"
+        sealed = {"temperature": seal(key, f"{cmd.temperature:.1f}", f"{context}/temperature"),
+                  "symptoms": seal(key, cmd.symptoms, f"{context}/symptoms") if cmd.symptoms else "",
+                  "need": seal(key, cmd.need, f"{context}/need") if cmd.need else ""}
+        return await self.households.execute(cmd, household_subject(cmd),
+                                             lambda _s: health.report(b, policy, cmd, sealed, now))
+
+    async def _on_round(self, cmd, now: datetime) -> CommandResult:
+        match cmd:
+            case c.ScheduleTestingRound():
+                decide = lambda r: health.schedule_round(r, cmd, now)  # noqa: E731
+            case c.RecordTestResult():
+                decide = lambda r: health.record_result(r, cmd, now)  # noqa: E731
+            case _:
+                counts, unaccounted = await self.reconcile(cmd.tenant, cmd.round_id) if self.reconcile else ({}, [])
+                decide = lambda r: health.close_round(r, cmd, counts, unaccounted, now)  # noqa: E731
+        return await self.rounds.execute(cmd, round_subject(cmd), decide)
 
     async def _on_building(self, cmd, decide) -> CommandResult:
         return await self.buildings.execute(cmd, building_subject(cmd, cmd.building), decide)

@@ -2,6 +2,7 @@
 phases on time, a playbook per building, notices, the building group and the gate log."""
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,7 +12,8 @@ from shared.errors import DomainError
 from shared.eventlog.envelope import Event
 from shared.events import lockdown as e
 
-DEFAULT_POLICY = dict(seal_days=2.0, monitoring_days=12.0, max_out_minutes=120, report_times=("08:00", "14:00"))
+DEFAULT_POLICY = dict(seal_days=2.0, monitoring_days=12.0, max_out_minutes=120, report_times=("08:00", "14:00"),
+                      report_window_minutes=120, fever_threshold=37.3)
 EXIT_DURING_SEAL = {"transfer", "medical", "转运", "就医"}
 ACTIVE = ("sealed", "health_monitoring")
 
@@ -102,13 +104,17 @@ def _days(value: float) -> timedelta:
 
 
 def set_policy(town: Town, cmd: c.SetTownPolicy, now: datetime) -> list[Event]:
-    current = town.policy
-    wanted = (cmd.seal_days, cmd.monitoring_days, cmd.max_out_minutes, tuple(cmd.report_times))
-    if current and wanted == (current.seal_days, current.monitoring_days, current.max_out_minutes, current.report_times):
+    for time_text in cmd.report_times:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time_text):
+            raise _error("report_time_format", f"上报时间「{time_text}」格式应为 HH:MM", f"report time {time_text!r} must be HH:MM",
+                         "report_times")
+    wanted = dict(seal_days=cmd.seal_days, monitoring_days=cmd.monitoring_days, max_out_minutes=cmd.max_out_minutes,
+                  report_times=tuple(cmd.report_times), report_window_minutes=cmd.report_window_minutes,
+                  fever_threshold=cmd.fever_threshold)
+    if town.policy and policy_of(town) == wanted:
         return []
-    return [e.TownPolicySet(town=cmd.town, policy_version=town.policy_version + 1, seal_days=cmd.seal_days,
-                            monitoring_days=cmd.monitoring_days, max_out_minutes=cmd.max_out_minutes,
-                            report_times=tuple(cmd.report_times), set_by=cmd.actor, set_at=now)]
+    return [e.TownPolicySet(town=cmd.town, policy_version=town.policy_version + 1, set_by=cmd.actor, set_at=now,
+                            **wanted)]
 
 
 def policy_of(town: Town) -> dict:
@@ -116,7 +122,8 @@ def policy_of(town: Town) -> dict:
         return dict(DEFAULT_POLICY)
     p = town.policy
     return dict(seal_days=p.seal_days, monitoring_days=p.monitoring_days, max_out_minutes=p.max_out_minutes,
-                report_times=p.report_times)
+                report_times=p.report_times, report_window_minutes=p.report_window_minutes,
+                fever_threshold=p.fever_threshold)
 
 
 def seal(b: Building, town: Town, playbook: e.PlaybookPublished, cmd: c.SealBuilding, now: datetime) -> list[Event]:

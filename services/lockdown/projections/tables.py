@@ -12,7 +12,8 @@ import asyncpg
 import orjson
 
 from shared.eventlog.envelope import RecordedEvent
-from shared.eventlog.subjects import EVENTS_ROOT, events_filter
+from shared.eventlog.subjects import events_filter
+from services.lockdown.projections.health_tables import apply_health as _apply_health
 from shared.events import lockdown as e
 from shared.events import registry as r
 
@@ -51,9 +52,49 @@ CREATE TABLE IF NOT EXISTS "{s}".out_now (
     tenant text NOT NULL, compound text NOT NULL, building text NOT NULL, resident_id text NOT NULL,
     household_id text NOT NULL, out_since timestamptz NOT NULL, reason text NOT NULL,
     PRIMARY KEY (tenant, compound, building, resident_id));
+CREATE TABLE IF NOT EXISTS "{s}".residents (
+    tenant text NOT NULL, compound text NOT NULL, resident_id text NOT NULL, household_id text NOT NULL,
+    name text NOT NULL, status text NOT NULL, PRIMARY KEY (tenant, resident_id));
+CREATE INDEX IF NOT EXISTS lockdown_residents_household ON "{s}".residents (tenant, compound, household_id);
+CREATE TABLE IF NOT EXISTS "{s}".cadres (
+    tenant text NOT NULL, compound text NOT NULL, building text NOT NULL, cadre_id text NOT NULL,
+    cadre_name text NOT NULL, PRIMARY KEY (tenant, compound, building));
+CREATE TABLE IF NOT EXISTS "{s}".reports (
+    tenant text NOT NULL, compound text NOT NULL, building text NOT NULL, household_id text NOT NULL,
+    resident_id text NOT NULL, report_id text NOT NULL, window_start timestamptz NOT NULL, fever boolean NOT NULL,
+    has_need boolean NOT NULL, temperature_sealed text NOT NULL, reported_by text NOT NULL,
+    reported_at timestamptz NOT NULL, PRIMARY KEY (tenant, report_id));
+CREATE INDEX IF NOT EXISTS reports_window ON "{s}".reports (tenant, compound, building, window_start);
+CREATE TABLE IF NOT EXISTS "{s}".fever_alerts (
+    tenant text NOT NULL, compound text NOT NULL, building text NOT NULL, resident_id text NOT NULL,
+    household_id text NOT NULL, report_id text NOT NULL, raised_at timestamptz NOT NULL, PRIMARY KEY (tenant, report_id));
+CREATE TABLE IF NOT EXISTS "{s}".rounds (
+    tenant text NOT NULL, compound text NOT NULL, round_id text NOT NULL, buildings text[] NOT NULL, site text NOT NULL,
+    starts_at timestamptz NOT NULL, call_down jsonb NOT NULL, status text NOT NULL, sampled int, absent int,
+    unaccounted text[], closed_at timestamptz, PRIMARY KEY (tenant, round_id));
+CREATE TABLE IF NOT EXISTS "{s}".sampling_codes (
+    tenant text NOT NULL, round_id text NOT NULL, code text NOT NULL, resident_id text NOT NULL,
+    household_id text NOT NULL, PRIMARY KEY (tenant, round_id, resident_id));
+CREATE INDEX IF NOT EXISTS sampling_codes_code ON "{s}".sampling_codes (tenant, round_id, code);
+CREATE TABLE IF NOT EXISTS "{s}".samples (
+    tenant text NOT NULL, round_id text NOT NULL, resident_id text NOT NULL, household_id text NOT NULL,
+    status text NOT NULL, method text, tube_id text, reason text, by_user text NOT NULL, at timestamptz NOT NULL,
+    PRIMARY KEY (tenant, round_id, resident_id));
+CREATE INDEX IF NOT EXISTS samples_tube ON "{s}".samples (tenant, round_id, tube_id);
+CREATE TABLE IF NOT EXISTS "{s}".tube_results (
+    tenant text NOT NULL, round_id text NOT NULL, tube_id text NOT NULL, positive boolean NOT NULL,
+    recorded_at timestamptz NOT NULL, PRIMARY KEY (tenant, round_id, tube_id));
+CREATE TABLE IF NOT EXISTS "{s}".transfers (
+    tenant text NOT NULL, compound text NOT NULL, building text NOT NULL, resident_id text NOT NULL,
+    household_id text NOT NULL, facility text NOT NULL, transferred_at timestamptz NOT NULL, seq bigint NOT NULL,
+    PRIMARY KEY (tenant, seq));
+CREATE TABLE IF NOT EXISTS "{s}".disinfections (
+    tenant text NOT NULL, compound text NOT NULL, building text NOT NULL, floors int[] NOT NULL,
+    disinfected_by text NOT NULL, disinfected_at timestamptz NOT NULL, seq bigint NOT NULL, PRIMARY KEY (tenant, seq));
 CREATE TABLE IF NOT EXISTS "{s}".towns (
     town text PRIMARY KEY, policy_version int NOT NULL DEFAULT 0, seal_days float8, monitoring_days float8,
-    max_out_minutes int, report_times text[], playbook_version int NOT NULL DEFAULT 0);
+    max_out_minutes int, report_times text[], report_window_minutes int, fever_threshold float8,
+    playbook_version int NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS "{s}".playbooks (
     town text NOT NULL, template_version int NOT NULL, tasks jsonb NOT NULL, notices jsonb NOT NULL,
     published_by text NOT NULL, published_at timestamptz NOT NULL, PRIMARY KEY (town, template_version));
@@ -62,12 +103,12 @@ CREATE TABLE IF NOT EXISTS "{s}".playbooks (
 
 class LockdownProjection:
     tables = ("episodes", "episode_changes", "tasks", "notices", "group_members", "households", "gate_log", "out_now",
-              "towns", "playbooks")
+              "towns", "playbooks", "residents", "cadres", "reports", "fever_alerts", "rounds", "sampling_codes",
+              "samples", "tube_results", "transfers", "disinfections")
 
     def __init__(self, name: str = "lockdown", schema: str = "proj_lockdown", tenant: str = "*") -> None:
         self.name, self.schema = name, schema
-        self.filters = (events_filter(tenant=tenant, service="lockdown"),
-                        f"{EVENTS_ROOT}.{tenant}.*.registry.household.*")
+        self.filters = (events_filter(tenant=tenant, service="lockdown"), events_filter(tenant=tenant, service="registry"))
         if tenant != "*":  # a tenant-scoped copy (tests) still needs the towns its buildings use
             self.filters += (f"{EVENTS_ROOT}.town-*.all.lockdown.town.*",)
 
@@ -76,7 +117,8 @@ class LockdownProjection:
 
     async def apply(self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
         for recorded in events:
-            await _apply_one(conn, schema, recorded)
+            if not await _apply_health(conn, schema, recorded):
+                await _apply_one(conn, schema, recorded)
 
 
 async def _apply_one(conn: asyncpg.Connection, s: str, rec: RecordedEvent) -> None:
@@ -87,11 +129,14 @@ async def _apply_one(conn: asyncpg.Connection, s: str, rec: RecordedEvent) -> No
                                t, cpd, ev.building, ev.household_id, ev.room, ev.floor)
         case e.TownPolicySet():
             await conn.execute(
-                f'INSERT INTO "{s}".towns (town, policy_version, seal_days, monitoring_days, max_out_minutes, report_times) '
-                'VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (town) DO UPDATE SET policy_version = EXCLUDED.policy_version, '
-                'seal_days = EXCLUDED.seal_days, monitoring_days = EXCLUDED.monitoring_days, '
-                'max_out_minutes = EXCLUDED.max_out_minutes, report_times = EXCLUDED.report_times',
-                ev.town, ev.policy_version, ev.seal_days, ev.monitoring_days, ev.max_out_minutes, list(ev.report_times))
+                f'INSERT INTO "{s}".towns (town, policy_version, seal_days, monitoring_days, max_out_minutes, report_times, '
+                'report_window_minutes, fever_threshold) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (town) DO UPDATE SET '
+                'policy_version = EXCLUDED.policy_version, seal_days = EXCLUDED.seal_days, '
+                'monitoring_days = EXCLUDED.monitoring_days, max_out_minutes = EXCLUDED.max_out_minutes, '
+                'report_times = EXCLUDED.report_times, report_window_minutes = EXCLUDED.report_window_minutes, '
+                'fever_threshold = EXCLUDED.fever_threshold',
+                ev.town, ev.policy_version, ev.seal_days, ev.monitoring_days, ev.max_out_minutes, list(ev.report_times),
+                ev.report_window_minutes, ev.fever_threshold)
         case e.PlaybookPublished():
             await conn.execute(f'INSERT INTO "{s}".playbooks VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING',
                                ev.town, ev.template_version, _json(ev.tasks), _json(ev.notices), ev.published_by,
