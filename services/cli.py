@@ -8,7 +8,6 @@ import getpass
 import json
 import os
 import sys
-from pathlib import Path
 
 from shared.logging import configure_logging
 from shared.settings import PlatformSettings

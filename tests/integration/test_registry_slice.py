@@ -1,6 +1,5 @@
 """The registry service over NATS request–reply on real servers."""
 import asyncio
-import uuid
 
 import asyncpg
 import pytest

@@ -2,7 +2,6 @@
 running projection catches up after the server comes back."""
 import asyncio
 import signal
-import uuid
 
 import nats
 import pytest

@@ -2,48 +2,22 @@
 from __future__ import annotations
 
 import json
-import sys
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import asyncpg
-import nats
 
-from shared.commanding import CommandClient, ServiceUnavailable
 from shared.infra.system import urls
-from shared.settings import PlatformSettings
+from services.lockdown.entrypoints.common import _base, _send
+from services.lockdown.entrypoints.health_cli import add_health_parsers, health_view
 from services.lockdown.projections import queries
 
+HEALTH_VIEWS = ("missed", "fevers", "unsampled", "round", "flagged", "transfers", "disinfections")
 PHASE_ZH = {"sealed": "封控期", "health_monitoring": "健康监测期", "released": "已解封"}
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-async def _send(settings, tenant: str, name: str, body: dict) -> int:
-    nats_url, _ = urls(settings)
-    nc = await nats.connect(nats_url)
-    try:
-        reply = await CommandClient(nc, tenant, "lockdown").send(name, {"command_id": uuid.uuid4().hex, **body})
-    except ServiceUnavailable as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    finally:
-        await nc.close()
-    if reply.get("ok"):
-        print(json.dumps(reply, ensure_ascii=False))
-        return 0
-    err = reply["error"]
-    print(f"{err['message_zh']}\n{err['message_en']}" + (f"\n(field: {err['field']})" if err.get("field") else ""),
-          file=sys.stderr)
-    return 1
-
-
-def _base(args) -> tuple[str, dict]:
-    tenant = args.tenant or args.compound
-    return tenant, {"tenant": tenant, "compound": args.compound, "actor": args.actor_id}
 
 
 async def cmd_policy(args, settings) -> int:
@@ -112,6 +86,8 @@ async def _view(conn, args, tenant: str):
         return await queries.out_now(conn, tenant, args.compound, args.building, now)
     if args.view == "notices":
         return await queries.notices(conn, tenant, args.compound, args.building)
+    if args.view in HEALTH_VIEWS:
+        return await health_view(conn, args, tenant)
     episode = await queries.current_episode(conn, tenant, args.compound, args.building)
     return await queries.tasks(conn, tenant, episode["episode_id"], now) if episode else []
 
@@ -192,5 +168,7 @@ def add_parsers(sub) -> None:
         p = verbs.add_parser(view, help=help_text)
         _compound_building(p)
         p.set_defaults(fn=cmd_view, view=view)
+    add_health_parsers(verbs, cmd_view)
     for p in verbs.choices.values():
-        p.add_argument("--json", action="store_true", help="compact JSON") if p.get_default("fn") is cmd_view else None
+        if p.get_default("fn") is cmd_view and "--json" not in p._option_string_actions:
+            p.add_argument("--json", action="store_true", help="compact JSON")

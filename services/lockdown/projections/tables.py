@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 
 from shared.eventlog.envelope import RecordedEvent
-from shared.eventlog.subjects import events_filter
+from shared.eventlog.subjects import EVENTS_ROOT, events_filter
 from services.lockdown.projections.health_tables import apply_health as _apply_health
 from shared.events import lockdown as e
 from shared.events import registry as r
