@@ -38,3 +38,35 @@ async def append_households(store: EventStore, tenant: str, count: int, compound
         done = await asyncio.gather(*results)
         last = max(r.last_seq for r in done)
     return last
+
+
+async def populate_building(store: EventStore, tenant: str, building: str = "41", floors: int = 6,
+                            per_floor: int = 2, people: int = 2, compound: str = "c1", cadre: str | None = "李文娟"):
+    """Register a building's households and residents straight into the log (what an import would
+    have done); returns {household_id: [resident ids]}."""
+    import asyncio
+    made: dict[str, list[str]] = {}
+    appends = []
+    for floor in range(1, floors + 1):
+        for door in range(1, per_floor + 1):
+            room = f"{floor}{door:02d}"
+            hh = f"{building}-1-{room}"
+            made[hh] = [f"p{building}x{room}x{i}" for i in range(people)]
+            appends.append(store.append(
+                AggregateSubject.make(tenant, compound, "registry", "household", hh),
+                [e.HouseholdRegistered(household_id=hh, building=building, entrance="1", room=room, floor=floor,
+                                       registered_by="t", registered_at=NOW)], expected=0, meta=Metadata(uuid.uuid4().hex)))
+            for i, rid in enumerate(made[hh]):
+                appends.append(store.append(
+                    AggregateSubject.make(tenant, compound, "registry", "resident", rid),
+                    [e.ResidentRegistered(resident_id=rid, household_id=hh, name=f"居民{room}{i}", sex="F",
+                                          birth_year=1950 + i, id_hash=rid, id_number_sealed="v1:x", id_mask="m",
+                                          registered_by="t", registered_at=NOW)],
+                    expected=0, meta=Metadata(uuid.uuid4().hex)))
+    if cadre:
+        appends.append(store.append(AggregateSubject.make(tenant, compound, "registry", "building", building),
+                                    [e.BuildingCadreAssigned(building=building, cadre_id="c-li", cadre_name=cadre,
+                                                             assigned_by="t", assigned_at=NOW)],
+                                    expected=0, meta=Metadata(uuid.uuid4().hex)))
+    await asyncio.gather(*appends)
+    return made

@@ -12,10 +12,10 @@ S = "proj_lockdown"
 ROUND_ROSTER = f"""
 WITH r AS (SELECT buildings FROM {S}.rounds WHERE tenant = $1 AND round_id = $2)
 SELECT res.resident_id, res.name, h.household_id, h.building, h.room, h.floor, s.status, s.method, s.tube_id, s.reason
-FROM {S}.residents res
+FROM r, {S}.residents res
 JOIN {S}.households h ON h.tenant = res.tenant AND h.compound = res.compound AND h.household_id = res.household_id
 LEFT JOIN {S}.samples s ON s.tenant = res.tenant AND s.round_id = $2 AND s.resident_id = res.resident_id
-WHERE res.tenant = $1 AND res.status = 'living' AND h.building = ANY((SELECT buildings FROM r))
+WHERE res.tenant = $1 AND res.status = 'living' AND h.building = ANY(r.buildings)
 ORDER BY h.building, h.floor DESC, h.room, res.resident_id
 """
 
