@@ -121,6 +121,34 @@ def _short_row(row: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in row.items() if k not in hidden)
 
 
+async def cmd_demo(args, settings: PlatformSettings) -> int:
+    """Yinghuayuan through every service: the registry, then the account's buildings sealed, with
+    groups, a morning's reports and a testing round."""
+    import asyncpg
+    import nats
+    from shared.infra.system import urls
+    from services.lockdown.entrypoints.demo import DemoLockdown, wait_for_roster
+    from services.registry.entrypoints.demo_cli import load_registry_demo
+    compounds = await load_registry_demo(args, settings)
+    if args.residents:
+        return 0
+    compound = compounds[0]
+    nats_url, database_url = urls(settings)
+    nc = await nats.connect(nats_url)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    try:
+        sealed = [r for r in compound.residents if r.building in compound.account_buildings]
+        await wait_for_roster(pool, compound.tenant, compound.compound, compound.account_buildings, len(sealed))
+        counts = await DemoLockdown(nc, pool, compound.tenant, compound.compound, compound.name,
+                                    args.actor_id).run(tuple(compound.account_buildings))
+    finally:
+        await pool.close()
+        await nc.close()
+    print(f"lockdown: {counts['sealed']} buildings sealed, {counts['members']} building-group members, "
+          f"{counts['reports']} temperature reports ({counts['fevers']} fevers), {counts['sampled']} residents sampled")
+    return 0
+
+
 def add_registry_verbs(sub) -> None:
     from services.registry.entrypoints import cli as registry_cli
     registry_cli.add_parsers(sub)
@@ -143,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_registry_verbs(sub)
     from services.lockdown.entrypoints import cli as lockdown_cli
     lockdown_cli.add_parsers(sub)
+    from services.registry.entrypoints.demo_cli import add_demo_parser
+    add_demo_parser(sub, cmd_demo)
     return parser
 
 
@@ -151,10 +181,29 @@ def main(argv: list[str] | None = None) -> int:
     settings = PlatformSettings()
     configure_logging(settings.log_level)
     args.actor_id = actor(args)
-    result = args.fn(args, settings)
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
-    return int(result or 0)
+    try:
+        result = args.fn(args, settings)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a cadre gets a message, the operator the trace (LOUZU_DEBUG=1)
+        if os.environ.get("LOUZU_DEBUG"):
+            raise
+        print(f"出错了：{type(exc).__name__}。请稍后重试或联系管理员（LOUZU_DEBUG=1 可显示详情）。\n"
+              f"Something went wrong: {type(exc).__name__}: {_safe(exc)}. Retry, or set LOUZU_DEBUG=1 for details.",
+              file=sys.stderr)
+        return 1
+
+
+def _safe(exc: Exception) -> str:
+    from shared.logging import _scrub
+    return str(_scrub(str(exc)))[:300]
 
 
 if __name__ == "__main__":

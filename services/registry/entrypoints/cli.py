@@ -178,5 +178,3 @@ def add_parsers(sub) -> None:
     erase.add_argument("--reason", required=True, help="legal ground, e.g. the episode's purpose has ended")
     erase.set_defaults(fn=cmd_erase)
 
-    from services.registry.entrypoints.demo_cli import add_demo_parser
-    add_demo_parser(sub)

@@ -39,7 +39,8 @@ async def load_compound(session, compound, actor: str, index) -> dict:
             "buildings": outcome.buildings_added, "refused": len(outcome.refused), "unchanged": outcome.unchanged}
 
 
-async def cmd_demo(args, settings: PlatformSettings) -> int:
+async def load_registry_demo(args, settings: PlatformSettings) -> list:
+    """Load the demo compound(s) into the registry; returns what was generated."""
     from services.registry import demo
     from services.registry.entrypoints.cli import Session, blind_index
     if args.residents:
@@ -61,15 +62,15 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
         sealed = [r for r in compounds[0].residents if r.building in account]
         households = {(r.building, r.entrance, r.room) for r in sealed}
         print(f"the account's buildings {', '.join(sorted(account))}: {len(households)} households, {len(sealed)} residents")
-    print(f"done in {time.monotonic() - started:.1f} s")
-    return 0
+    print(f"registry loaded in {time.monotonic() - started:.1f} s")
+    return compounds
 
 
-def add_demo_parser(sub) -> None:
+def add_demo_parser(sub, fn) -> None:
     parser = sub.add_parser("demo", help="load the Yinghuayuan demo compound (or a generated one)")
     parser.add_argument("--residents", type=int, help="generate a compound (or town) of about N residents")
     parser.add_argument("--compounds", type=int, default=1, help="with --residents: spread them over K compounds")
     parser.add_argument("--tenant", default="demo", help="with --residents: committee/compound id")
     parser.add_argument("--town", default="taopu")
     parser.add_argument("--seed", type=int, default=20220323)
-    parser.set_defaults(fn=cmd_demo)
+    parser.set_defaults(fn=fn)
