@@ -3,6 +3,7 @@ result or a clear error (Chinese and English, the field at fault) — never a st
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Awaitable, Callable, Mapping
 
 import orjson
@@ -57,6 +58,11 @@ async def dispatch(commands: Mapping[str, type[Command]], execute: Execute, tena
                   error=type(exc).__name__, exc_info=True)
         return problem_reply(Problem("internal_error", "系统内部错误，已记录，请联系管理员（不会重复执行）",
                                      "internal error; it was logged — tell the operator (retrying is safe)"))
+
+
+def make_broker(nats_url: str, name: str) -> NatsBroker:
+    """FastStream's per-message access log goes to DEBUG: our own log lines say what matters."""
+    return NatsBroker(nats_url, name=name, log_level=logging.DEBUG, graceful_timeout=10)
 
 
 def register_commands(broker: NatsBroker, service: str, commands: Mapping[str, type[Command]], execute: Execute,

@@ -10,7 +10,7 @@ import asyncpg
 import nats
 from faststream.nats import NatsBroker
 
-from shared.commanding import register_commands
+from shared.commanding import make_broker, register_commands
 from shared.commands.lockdown import COMMANDS
 from shared.crypto import KeyStore
 from shared.eventlog.store import EventStore
@@ -52,7 +52,7 @@ class Lockdown:
             await ensure_schema(conn, projection, projection.schema)
         self.service = LockdownService(self.store, self.clock, keys=KeyStore(self.pool), reconcile=self._reconcile)
         if commands:
-            self.broker = NatsBroker(self.nats_url, name="louzu-lockdown-commands")
+            self.broker = make_broker(self.nats_url, "louzu-lockdown-commands")
             register_commands(self.broker, "lockdown", COMMANDS, lambda command: self.service.execute(command),
                               title="lockdown commands", description="SealBuilding, RecordGatePass, … by subject suffix")
             await self.broker.start()

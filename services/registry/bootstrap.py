@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import nats
 from faststream.nats import NatsBroker
 
+from shared.commanding import make_broker
 from shared.eventlog.store import EventStore
 from shared.projections.runner import ProjectionRunner
 from services.registry.application.service import RegistryService
@@ -28,7 +29,7 @@ class Registry:
         self.nc = await nats.connect(self.nats_url, name="louzu-registry")
         if commands:
             self.store = EventStore(self.nc)
-            self.broker = NatsBroker(self.nats_url, name="louzu-registry-commands")
+            self.broker = make_broker(self.nats_url, "louzu-registry-commands")
             register_command_handlers(self.broker, RegistryService(self.store))
             await self.broker.start()
         if projector:

@@ -74,6 +74,9 @@ class EventStore:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._slots = asyncio.Semaphore(in_flight)
         self._flusher: asyncio.Task | None = None
+        self._reply_prefix: str | None = None
+        self._reply_lock = asyncio.Lock()
+        self._waiting: dict[str, asyncio.Queue] = {}
 
     async def append(self, subject: AggregateSubject, events: Sequence[Event], *, expected: int,
                      meta: Metadata) -> AppendResult:
@@ -200,14 +203,16 @@ class EventStore:
             start = chunk[-1][0] + 1
 
     async def _direct_batch(self, subject: str, start: int, batch: int) -> list[tuple[int, str, dict, bytes]]:
-        inbox = self.nc.new_inbox()
-        sub = await self.nc.subscribe(inbox)
+        replies = await self._replies()
+        token = uuid.uuid4().hex
+        queue: asyncio.Queue = asyncio.Queue()
+        self._waiting[token] = queue
         try:
             request = orjson.dumps({"seq": start, "next_by_subj": subject, "batch": batch})
-            await self.nc.publish(f"$JS.API.DIRECT.GET.{self.stream}", request, reply=inbox)
+            await self.nc.publish(f"$JS.API.DIRECT.GET.{self.stream}", request, reply=f"{replies}.{token}")
             found = []
             while True:
-                msg = await sub.next_msg(timeout=10)
+                msg = await asyncio.wait_for(queue.get(), 10)
                 headers = msg.headers or {}
                 status = headers.get("Status")
                 if status:
@@ -216,7 +221,23 @@ class EventStore:
                     raise EventLogError(f"direct get failed: {status} {headers.get('Description', '')}")
                 found.append((int(headers["Nats-Sequence"]), headers["Nats-Subject"], headers, msg.data))
         finally:
-            await sub.unsubscribe()
+            del self._waiting[token]
+
+    async def _replies(self) -> str:
+        """One long-lived reply subscription for every aggregate read (not one per read)."""
+        if self._reply_prefix is None:
+            async with self._reply_lock:
+                if self._reply_prefix is None:
+                    prefix = self.nc.new_inbox()
+                    await self.nc.subscribe(f"{prefix}.*", cb=self._route, pending_msgs_limit=-1,
+                                            pending_bytes_limit=-1)
+                    self._reply_prefix = prefix
+        return self._reply_prefix
+
+    async def _route(self, msg) -> None:
+        queue = self._waiting.get(msg.subject.rsplit(".", 1)[1])
+        if queue is not None:
+            queue.put_nowait(msg)
 
     async def last_seq(self) -> int:
         info = await self.js.stream_info(self.stream)

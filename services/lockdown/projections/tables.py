@@ -12,6 +12,7 @@ import asyncpg
 import orjson
 
 from shared.eventlog.envelope import RecordedEvent
+from shared.projections.writes import Writes
 from shared.eventlog.subjects import EVENTS_ROOT, events_filter
 from services.lockdown.projections.health_tables import apply_health as _apply_health
 from shared.events import lockdown as e
@@ -116,19 +117,21 @@ class LockdownProjection:
         return DDL.format(s=schema)
 
     async def apply(self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
+        writes = Writes()
         for recorded in events:
-            if not await _apply_health(conn, schema, recorded):
-                await _apply_one(conn, schema, recorded)
+            if not _apply_health(writes, schema, recorded):
+                _apply_one(writes, schema, recorded)
+        await writes.flush(conn)
 
 
-async def _apply_one(conn: asyncpg.Connection, s: str, rec: RecordedEvent) -> None:
+def _apply_one(w: Writes, s: str, rec: RecordedEvent) -> None:
     ev, t, cpd, b = rec.event, rec.subject.tenant, rec.subject.compound, rec.subject.aggregate_id
     match ev:
         case r.HouseholdRegistered():
-            await conn.execute(f'INSERT INTO "{s}".households VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING',
+            w.add(f'INSERT INTO "{s}".households VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING',
                                t, cpd, ev.building, ev.household_id, ev.room, ev.floor)
         case e.TownPolicySet():
-            await conn.execute(
+            w.add(
                 f'INSERT INTO "{s}".towns (town, policy_version, seal_days, monitoring_days, max_out_minutes, report_times, '
                 'report_window_minutes, fever_threshold) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (town) DO UPDATE SET '
                 'policy_version = EXCLUDED.policy_version, seal_days = EXCLUDED.seal_days, '
@@ -138,61 +141,61 @@ async def _apply_one(conn: asyncpg.Connection, s: str, rec: RecordedEvent) -> No
                 ev.town, ev.policy_version, ev.seal_days, ev.monitoring_days, ev.max_out_minutes, list(ev.report_times),
                 ev.report_window_minutes, ev.fever_threshold)
         case e.PlaybookPublished():
-            await conn.execute(f'INSERT INTO "{s}".playbooks VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING',
+            w.add(f'INSERT INTO "{s}".playbooks VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING',
                                ev.town, ev.template_version, _json(ev.tasks), _json(ev.notices), ev.published_by,
                                ev.published_at)
-            await conn.execute(f'INSERT INTO "{s}".towns (town, playbook_version) VALUES ($1,$2) ON CONFLICT (town) '
+            w.add(f'INSERT INTO "{s}".towns (town, playbook_version) VALUES ($1,$2) ON CONFLICT (town) '
                                'DO UPDATE SET playbook_version = EXCLUDED.playbook_version', ev.town, ev.template_version)
         case e.BuildingSealed():
-            await conn.execute(
+            w.add(
                 f'INSERT INTO "{s}".episodes (tenant, compound, building, episode_id, building_number, town, phase, '
                 'reason, ordered_by, sealed_at, seal_ends_at, monitoring_ends_at, max_out_minutes, policy_version, '
                 "playbook_version) VALUES ($1,$2,$3,$4,$5,$6,'sealed',$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT DO NOTHING",
                 t, cpd, b, ev.episode_id, ev.building, ev.town, ev.reason, ev.ordered_by, ev.sealed_at, ev.seal_ends_at,
                 ev.monitoring_ends_at, ev.max_out_minutes, ev.policy_version, ev.playbook_version)
-            await conn.execute(f'DELETE FROM "{s}".out_now WHERE tenant = $1 AND compound = $2 AND building = $3', t, cpd, b)
+            w.add(f'DELETE FROM "{s}".out_now WHERE tenant = $1 AND compound = $2 AND building = $3', t, cpd, b)
         case e.PlaybookStamped():
-            await conn.executemany(
+            w.add_many(
                 f'INSERT INTO "{s}".tasks (tenant, episode_id, key, title_zh, title_en, owner_role, due_at) '
                 'VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING',
                 [(t, ev.episode_id, k.key, k.title_zh, k.title_en, k.owner_role, k.due_at) for k in ev.tasks])
         case e.PlaybookTaskCompleted():
-            await conn.execute(f'UPDATE "{s}".tasks SET completed_at = $4, completed_by = $5 '
+            w.add(f'UPDATE "{s}".tasks SET completed_at = $4, completed_by = $5 '
                                'WHERE tenant = $1 AND episode_id = $2 AND key = $3',
                                t, ev.episode_id, ev.task_key, ev.completed_at, ev.completed_by)
         case e.EpisodeRescheduled():
-            await conn.execute(f'UPDATE "{s}".episodes SET phase = $3, seal_ends_at = $4, monitoring_ends_at = $5 '
+            w.add(f'UPDATE "{s}".episodes SET phase = $3, seal_ends_at = $4, monitoring_ends_at = $5 '
                                'WHERE tenant = $1 AND episode_id = $2', t, ev.episode_id, ev.phase, ev.seal_ends_at,
                                ev.monitoring_ends_at)
-            await conn.execute(f'INSERT INTO "{s}".episode_changes VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING',
+            w.add(f'INSERT INTO "{s}".episode_changes VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING',
                                t, ev.episode_id, rec.seq, ev.kind, ev.reason, ev.changed_by, ev.changed_at)
         case e.HealthMonitoringStarted():
-            await conn.execute(f"UPDATE \"{s}\".episodes SET phase = 'health_monitoring', monitoring_started_at = $3 "
+            w.add(f"UPDATE \"{s}\".episodes SET phase = 'health_monitoring', monitoring_started_at = $3 "
                                'WHERE tenant = $1 AND episode_id = $2', t, ev.episode_id, ev.started_at)
         case e.BuildingUnsealed():
-            await conn.execute(f"UPDATE \"{s}\".episodes SET phase = 'released', released_at = $3, released_by = $4, "
+            w.add(f"UPDATE \"{s}\".episodes SET phase = 'released', released_at = $3, released_by = $4, "
                                'early = $5 WHERE tenant = $1 AND episode_id = $2', t, ev.episode_id, ev.released_at,
                                ev.released_by, ev.early)
-            await conn.execute(f'DELETE FROM "{s}".out_now WHERE tenant = $1 AND compound = $2 AND building = $3', t, cpd, b)
+            w.add(f'DELETE FROM "{s}".out_now WHERE tenant = $1 AND compound = $2 AND building = $3', t, cpd, b)
         case e.NoticePublished():
-            await conn.execute(f'INSERT INTO "{s}".notices VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING',
+            w.add(f'INSERT INTO "{s}".notices VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING',
                                t, cpd, b, ev.episode_id, ev.notice_id, ev.template_key, ev.title_zh, ev.text_zh,
                                ev.published_by, ev.published_at)
         case e.GroupMemberJoined():
-            await conn.execute(f'INSERT INTO "{s}".group_members VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING',
+            w.add(f'INSERT INTO "{s}".group_members VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING',
                                t, cpd, b, ev.member_id, ev.kind, ev.household_id, ev.party, ev.display_name, ev.joined_at)
         case e.GroupMemberLeft():
-            await conn.execute(f'DELETE FROM "{s}".group_members WHERE tenant = $1 AND compound = $2 AND building = $3 '
+            w.add(f'DELETE FROM "{s}".group_members WHERE tenant = $1 AND compound = $2 AND building = $3 '
                                'AND member_id = $4', t, cpd, b, ev.member_id)
         case e.GatePassRecorded():
-            await conn.execute(f'INSERT INTO "{s}".gate_log VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT DO NOTHING',
+            w.add(f'INSERT INTO "{s}".gate_log VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT DO NOTHING',
                                t, cpd, b, ev.pass_id, ev.episode_id, ev.resident_id, ev.household_id, ev.direction,
                                ev.reason, ev.passed_at, ev.recorded_by)
             if ev.direction == "out":
-                await conn.execute(f'INSERT INTO "{s}".out_now VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING',
+                w.add(f'INSERT INTO "{s}".out_now VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING',
                                    t, cpd, b, ev.resident_id, ev.household_id, ev.passed_at, ev.reason)
             else:
-                await conn.execute(f'DELETE FROM "{s}".out_now WHERE tenant = $1 AND compound = $2 AND building = $3 '
+                w.add(f'DELETE FROM "{s}".out_now WHERE tenant = $1 AND compound = $2 AND building = $3 '
                                    'AND resident_id = $4', t, cpd, b, ev.resident_id)
 
 
