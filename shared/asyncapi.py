@@ -239,7 +239,7 @@ def asyncapi_document(service: str, commands: Mapping[str, type[Command]], event
     by_aggregate = events_by_aggregate(service, events)
     unknown = set(parameters or {}) - set(by_aggregate)
     if unknown:
-        raise ValueError(f"parameters for aggregates {service!r} has no events of: {sorted(unknown)}")
+        raise ValueError(f"parameters given for aggregates without {service} events: {sorted(unknown)}")
     spec = AsyncAPI(build_broker(service, by_aggregate, register), title=title, version=version,
                     description=description, identifier=f"urn:louzu:{service}",
                     schema_version="3.0.0").to_specification()

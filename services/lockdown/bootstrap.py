@@ -10,8 +10,7 @@ import asyncpg
 import nats
 from faststream.nats import NatsBroker
 
-from shared.commanding import make_broker, register_commands
-from shared.commands.lockdown import COMMANDS
+from shared.commanding import make_broker
 from shared.crypto import KeyStore
 from shared.eventlog.store import EventStore
 from shared.infra.status import pending_after
@@ -19,6 +18,7 @@ from shared.projections.base import ensure_schema
 from shared.projections.runner import ProjectionRunner
 from services.lockdown.application.schedule import PhaseSchedule
 from services.lockdown.application.service import LockdownService
+from services.lockdown.entrypoints.commands import register_command_handlers
 from services.lockdown.projections import health_queries
 from services.lockdown.projections.tables import LockdownProjection
 
@@ -53,8 +53,7 @@ class Lockdown:
         self.service = LockdownService(self.store, self.clock, keys=KeyStore(self.pool), reconcile=self._reconcile)
         if commands:
             self.broker = make_broker(self.nats_url, "louzu-lockdown-commands")
-            register_commands(self.broker, "lockdown", COMMANDS, lambda command: self.service.execute(command),
-                              title="lockdown commands", description="SealBuilding, RecordGatePass, … by subject suffix")
+            register_command_handlers(self.broker, self.service)
             await self.broker.start()
         if projector:
             runner = ProjectionRunner(self.nc, self.database_url, LockdownProjection())

@@ -1,9 +1,11 @@
-"""The registry's AsyncAPI contract: docs/asyncapi/registry.json is what the code says, and what the
-code says is what the handler and the event log really send."""
+"""The AsyncAPI contracts: docs/asyncapi/<service>.json is what the code says, and what the code says
+is what the handlers and the event log really send. Every service with events has one."""
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
+import pkgutil
 import re
 import subprocess
 import sys
@@ -13,25 +15,57 @@ from urllib.parse import unquote
 
 import pytest
 
+import shared.asyncapi
+import shared.events.lockdown  # registers the lockdown events
+import shared.events.registry
+from shared.commanding import dispatch as shared_dispatch
+from shared.commands.lockdown import COMMANDS as LOCKDOWN_COMMANDS
 from shared.commands.registry import COMMANDS
 from shared.errors import Problem
 from shared.eventlog.envelope import H_TYPE, Metadata, encode, event_classes
 from shared.eventlog.subjects import AggregateSubject, command_filter
+from shared.events.lockdown import TownPolicySet
 from shared.events.registry import CompoundRegistered
 from services.registry.application.service import CommandResult
 from services.registry.entrypoints.asyncapi import (
-    CommandAccepted, CommandRefused, _NeverCalled, asyncapi_document, render,
+    CommandAccepted, CommandRefused, _NeverCalled, asyncapi_document,
 )
 from services.registry.entrypoints.commands import dispatch, problem_reply
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = ROOT / "docs" / "asyncapi" / "registry.json"
-REGENERATE = ".venv/bin/python -m services.registry.entrypoints.asyncapi > docs/asyncapi/registry.json"
+SERVICES = {"registry": COMMANDS, "lockdown": LOCKDOWN_COMMANDS}
+
+
+def module_of(service: str):
+    return importlib.import_module(f"services.{service}.entrypoints.asyncapi")
+
+
+def contract_of(service: str) -> Path:
+    return ROOT / "docs" / "asyncapi" / f"{service}.json"
+
+
+def regenerate(service: str) -> str:
+    return f".venv/bin/python -m services.{service}.entrypoints.asyncapi > docs/asyncapi/{service}.json"
+
+
+@pytest.fixture(scope="module", params=sorted(SERVICES))
+def service(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def any_doc(service) -> dict:
+    return module_of(service).asyncapi_document()
 
 
 @pytest.fixture(scope="module")
 def doc() -> dict:
     return asyncapi_document()
+
+
+@pytest.fixture(scope="module")
+def lockdown_doc() -> dict:
+    return module_of("lockdown").asyncapi_document()
 
 
 def drift(committed: str, generated: str) -> str:
@@ -64,62 +98,109 @@ def messages_on(doc: dict, address: str) -> dict:
     return {key: resolve(doc, ref["$ref"]) for key, ref in channel["messages"].items()}
 
 
-def test_the_committed_contract_is_what_the_code_generates(doc):
-    generated = render(doc)
-    committed = CONTRACT.read_text(encoding="utf-8") if CONTRACT.exists() else ""
+# --- every service's contract ---
+
+
+def test_every_service_with_events_has_a_contract():
+    import shared.events
+    for module in pkgutil.iter_modules(shared.events.__path__):
+        importlib.import_module(f"shared.events.{module.name}")
+    services = {cls.service for cls in event_classes().values() if cls.__module__.startswith("shared.events.")}
+    assert services == set(SERVICES)
+    assert {path.stem for path in (ROOT / "docs" / "asyncapi").glob("*.json")} == services
+
+
+def test_the_committed_contract_is_what_the_code_generates(service, any_doc):
+    generated = module_of(service).render(any_doc)
+    contract = contract_of(service)
+    committed = contract.read_text(encoding="utf-8") if contract.exists() else ""
     assert committed == generated, (
-        f"docs/asyncapi/registry.json is out of date with the code; regenerate it with\n    {REGENERATE}\n"
+        f"docs/asyncapi/{service}.json is out of date with the code; regenerate it with\n    {regenerate(service)}\n"
         f"and commit it.\n{drift(committed, generated)}")
 
 
-def test_generating_the_contract_twice_gives_the_same_document(doc):
-    assert render(asyncapi_document()) == render(doc)
+def test_generating_the_contract_twice_gives_the_same_document(service, any_doc):
+    module = module_of(service)
+    assert module.render(module.asyncapi_document()) == module.render(any_doc)
 
 
-def test_the_script_prints_the_committed_contract_whatever_the_hash_seed():
+def test_the_script_prints_the_committed_contract_whatever_the_hash_seed(service):
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-m", "services.registry.entrypoints.asyncapi"], cwd=ROOT, env=env,
+    out = subprocess.run([sys.executable, "-m", f"services.{service}.entrypoints.asyncapi"], cwd=ROOT, env=env,
                          capture_output=True, check=True).stdout
-    assert out.decode("utf-8") == CONTRACT.read_text(encoding="utf-8"), f"regenerate with\n    {REGENERATE}"
+    assert out.decode("utf-8") == contract_of(service).read_text(encoding="utf-8"), \
+        f"regenerate with\n    {regenerate(service)}"
 
 
-def test_the_contract_is_asyncapi_3_for_the_registry(doc):
-    assert doc["asyncapi"].startswith("3.")
-    assert doc["info"]["title"] == "Louzu registry"
-    assert doc["servers"] and all(server["protocol"] == "nats" for server in doc["servers"].values())
+def test_the_contract_is_asyncapi_3_for_its_service(service, any_doc):
+    assert any_doc["asyncapi"].startswith("3.")
+    assert any_doc["info"]["title"] == f"Louzu {service}"
+    assert any_doc["id"] == f"urn:louzu:{service}"
+    assert any_doc["servers"] and all(server["protocol"] == "nats" for server in any_doc["servers"].values())
 
 
-def test_every_command_is_a_message_on_the_subject_the_service_subscribes_to(doc):
-    messages = messages_on(doc, command_filter("registry"))
-    assert sorted(m["name"] for m in messages.values()) == sorted(COMMANDS)
-    operation = next(o for o in doc["operations"].values() if o["channel"]["$ref"].endswith("registry%20commands"))
+def test_every_command_is_a_message_on_the_subject_the_service_subscribes_to(service, any_doc):
+    messages = messages_on(any_doc, command_filter(service))
+    assert sorted(m["name"] for m in messages.values()) == sorted(SERVICES[service])
+    for message in messages.values():
+        assert resolve(any_doc, message["payload"]["$ref"])["title"] == SERVICES[service][message["name"]].__name__
+    channel = next(key for key, c in any_doc["channels"].items() if c.get("address") == command_filter(service))
+    operation = next(o for o in any_doc["operations"].values()
+                     if resolve(any_doc, o["channel"]["$ref"]) is any_doc["channels"][channel])
     assert operation["action"] == "receive"
-    assert {resolve(doc, m["$ref"])["title"] for m in operation["reply"]["messages"]} == {"CommandAccepted",
-                                                                                          "CommandRefused"}
+    assert len(operation["messages"]) == len(SERVICES[service])
+    assert {resolve(any_doc, m["$ref"])["title"] for m in operation["reply"]["messages"]} == {"CommandAccepted",
+                                                                                              "CommandRefused"}
 
 
-def test_every_registry_event_is_a_message_on_its_aggregate_subject(doc):
+def test_every_event_is_a_message_on_its_aggregate_subject(service, any_doc):
     documented = {}
-    for channel in doc["channels"].values():
-        match = re.fullmatch(r"louzu\.evt\.\{tenant\}\.\{compound\}\.registry\.(\w+)\.\{id\}", channel.get("address") or "")
+    pattern = rf"louzu\.evt\.\{{tenant\}}\.\{{compound\}}\.{service}\.(\w+)\.\{{id\}}"
+    for channel in any_doc["channels"].values():
+        match = re.fullmatch(pattern, channel.get("address") or "")
         if match:
             assert set(channel["parameters"]) == {"tenant", "compound", "id"}
+            operation = next(o for o in any_doc["operations"].values() if resolve(any_doc, o["channel"]["$ref"]) is channel)
+            assert operation["action"] == "send"
+            assert len(operation["messages"]) == len(channel["messages"])
             for ref in channel["messages"].values():
-                documented[resolve(doc, ref["$ref"])["name"]] = match[1]
-    expected = {cls.ce_type(): cls.aggregate for cls in event_classes().values() if cls.service == "registry"}
-    assert documented == expected
+                documented[resolve(any_doc, ref["$ref"])["name"]] = match[1]
+    expected = {cls.ce_type(): cls.aggregate for cls in event_classes().values() if cls.service == service}
+    assert expected and documented == expected
 
 
-def test_every_reference_in_the_contract_resolves(doc):
-    for ref in refs(doc):
+def test_no_other_channel_is_documented(service, any_doc):
+    events = {cls.aggregate for cls in event_classes().values() if cls.service == service}
+    addresses = {c.get("address") for c in any_doc["channels"].values()}
+    assert addresses == {None, command_filter(service)} | {
+        f"louzu.evt.{{tenant}}.{{compound}}.{service}.{aggregate}.{{id}}" for aggregate in events}
+
+
+def test_every_reference_in_the_contract_resolves(service, any_doc):
+    for ref in refs(any_doc):
         assert ref.startswith("#/"), ref
-        resolve(doc, ref)
+        resolve(any_doc, ref)
 
 
-def test_component_names_follow_the_asyncapi_pattern(doc):
-    for kind, components in doc["components"].items():
+def test_component_names_follow_the_asyncapi_pattern(service, any_doc):
+    for kind, components in any_doc["components"].items():
         for name in components:
             assert re.fullmatch(r"[a-zA-Z0-9.\-_]+", name), f"components/{kind}/{name}"
+
+
+def test_the_generator_refuses_an_event_of_another_service():
+    with pytest.raises(ValueError, match="not of 'lockdown'"):
+        shared.asyncapi.asyncapi_document("lockdown", LOCKDOWN_COMMANDS, [CompoundRegistered], title="t",
+                                          description="d", register=module_of("lockdown").register)
+
+
+def test_the_generator_refuses_a_service_that_registers_no_command_handler():
+    with pytest.raises(ValueError, match="subscribed nothing"):
+        shared.asyncapi.asyncapi_document("registry", COMMANDS, shared.asyncapi.service_events("registry"),
+                                          title="t", description="d", register=lambda broker: None)
+
+
+# --- the registry ---
 
 
 def test_an_accepted_command_replies_as_documented():
@@ -141,4 +222,39 @@ def test_an_appended_event_carries_exactly_the_documented_headers(doc):
     schema = doc["components"]["schemas"]["CloudEventsHeaders"]
     assert set(headers) == set(schema["required"]) == set(schema["properties"])
     message = doc["components"]["messages"]["CompoundRegistered"]
+    assert message["headers"]["allOf"][1]["properties"][H_TYPE]["const"] == headers[H_TYPE]
+
+
+# --- the lockdown service ---
+
+
+def test_the_town_aggregate_is_documented_under_its_own_tenant(lockdown_doc):
+    town = next(c for c in lockdown_doc["channels"].values()
+                if c.get("address") == "louzu.evt.{tenant}.{compound}.lockdown.town.{id}")
+    assert "town-<town>" in town["parameters"]["tenant"]["description"]
+    assert "`all`" in town["parameters"]["compound"]["description"]
+    building = next(c for c in lockdown_doc["channels"].values()
+                    if c.get("address") == "louzu.evt.{tenant}.{compound}.lockdown.building.{id}")
+    assert "residents' committee" in building["parameters"]["tenant"]["description"]
+
+
+async def test_a_lockdown_command_replies_as_documented(lockdown_doc):
+    module = module_of("lockdown")
+    refused = await shared_dispatch(LOCKDOWN_COMMANDS, shared.asyncapi.never_execute, "t1", "no_such_command", {})
+    module.CommandRefused.model_validate(refused)
+    invalid = await shared_dispatch(LOCKDOWN_COMMANDS, shared.asyncapi.never_execute, "t1", "seal_building",
+                                    {"tenant": "t1"})
+    module.CommandRefused.model_validate(invalid)
+    module.CommandAccepted.model_validate(CommandResult(("e1",), 3).as_dict())
+
+
+def test_an_appended_town_event_carries_exactly_the_documented_headers(lockdown_doc):
+    event = TownPolicySet(town="taopu", policy_version=1, seal_days=2, monitoring_days=12, max_out_minutes=120,
+                          report_times=("08:00", "14:00"), set_by="u1", set_at=datetime(2022, 4, 1, tzinfo=timezone.utc))
+    where = AggregateSubject.make("town-taopu", "all", "lockdown", "town", "taopu")
+    headers, _body = encode(where, event, Metadata("cmd-00000001", source="/louzu/lockdown/u1"), 0)
+    schema = lockdown_doc["components"]["schemas"]["CloudEventsHeaders"]
+    assert set(headers) == set(schema["required"]) == set(schema["properties"])
+    message = lockdown_doc["components"]["messages"]["TownPolicySet"]
+    assert message["name"] == headers[H_TYPE]
     assert message["headers"]["allOf"][1]["properties"][H_TYPE]["const"] == headers[H_TYPE]
