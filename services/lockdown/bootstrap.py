@@ -8,9 +8,9 @@ from typing import Callable
 
 import asyncpg
 import nats
-from faststream.nats import NatsBroker
 
-from shared.commanding import make_broker
+from shared.commanding import CommandServer
+from shared.commands.lockdown import COMMANDS
 from shared.crypto import KeyStore
 from shared.eventlog.store import EventStore
 from shared.infra.status import pending_after
@@ -18,7 +18,6 @@ from shared.projections.base import ensure_schema
 from shared.projections.runner import ProjectionRunner
 from services.lockdown.application.schedule import PhaseSchedule
 from services.lockdown.application.service import LockdownService
-from services.lockdown.entrypoints.commands import register_command_handlers
 from services.lockdown.projections import health_queries
 from services.lockdown.projections.tables import LockdownProjection
 
@@ -34,7 +33,7 @@ class Lockdown:
     clock: Callable[[], datetime] = utc_now
     schedule_interval: float = 1.0
     schedule_tenant: str | None = None
-    broker: NatsBroker | None = None
+    server: CommandServer | None = None
     nc: nats.NATS | None = None
     store: EventStore | None = None
     service: LockdownService | None = None
@@ -52,9 +51,8 @@ class Lockdown:
             await ensure_schema(conn, projection, projection.schema)
         self.service = LockdownService(self.store, self.clock, keys=KeyStore(self.pool), reconcile=self._reconcile)
         if commands:
-            self.broker = make_broker(self.nats_url, "louzu-lockdown-commands")
-            register_command_handlers(self.broker, self.service)
-            await self.broker.start()
+            self.server = await CommandServer(self.nc, "lockdown", COMMANDS,
+                                              lambda command: self.service.execute(command)).start()
         if projector:
             runner = ProjectionRunner(self.nc, self.database_url, LockdownProjection())
             self.tasks.append(asyncio.create_task(runner.run(self.stop)))
@@ -80,8 +78,8 @@ class Lockdown:
             return
         self.stop.set()
         await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
-        if self.broker:
-            await self.broker.stop()
+        if self.server:
+            await self.server.stop()
         if self.pool:
             await self.pool.close()
         if self.store:

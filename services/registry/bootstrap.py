@@ -5,13 +5,12 @@ import asyncio
 from dataclasses import dataclass, field
 
 import nats
-from faststream.nats import NatsBroker
 
-from shared.commanding import make_broker
+from shared.commanding import CommandServer
+from shared.commands.registry import COMMANDS
 from shared.eventlog.store import EventStore
 from shared.projections.runner import ProjectionRunner
 from services.registry.application.service import RegistryService
-from services.registry.entrypoints.commands import register_command_handlers
 from services.registry.projections.tables import RegistryProjection
 
 
@@ -19,7 +18,7 @@ from services.registry.projections.tables import RegistryProjection
 class Registry:
     nats_url: str
     database_url: str
-    broker: NatsBroker | None = None
+    server: CommandServer | None = None
     nc: nats.NATS | None = None
     store: EventStore | None = None
     projector: asyncio.Task | None = None
@@ -29,9 +28,9 @@ class Registry:
         self.nc = await nats.connect(self.nats_url, name="louzu-registry")
         if commands:
             self.store = EventStore(self.nc)
-            self.broker = make_broker(self.nats_url, "louzu-registry-commands")
-            register_command_handlers(self.broker, RegistryService(self.store))
-            await self.broker.start()
+            service = RegistryService(self.store)
+            self.server = await CommandServer(self.nc, "registry", COMMANDS,
+                                              lambda command: service.execute(command)).start()
         if projector:
             runner = ProjectionRunner(self.nc, self.database_url, RegistryProjection())
             self.projector = asyncio.create_task(runner.run(self.stop))
@@ -43,8 +42,8 @@ class Registry:
         self.stop.set()
         if self.projector:
             await asyncio.wait_for(self.projector, 10)
-        if self.broker:
-            await self.broker.stop()
+        if self.server:
+            await self.server.stop()
         if self.store:
             await self.store.close()
         if self.nc:
