@@ -117,3 +117,14 @@ def js_last(nc):
     async def last():
         return (await nc.jetstream().stream_info("LOUZU_EVENTS")).state.last_seq
     return last
+
+
+async def test_a_malformed_message_on_the_command_subject_gets_a_clear_error_and_blocks_nothing(registry, nc, tenant):
+    from shared.eventlog.subjects import command_subject
+    import orjson
+    garbage = await nc.request(command_subject(tenant, "registry", "register_compound"), b"\xff{not json", timeout=10)
+    assert orjson.loads(garbage.data)["error"]["code"] == "malformed_command"
+    listed = await nc.request(command_subject(tenant, "registry", "register_compound"), b"[1, 2]", timeout=10)
+    assert orjson.loads(listed.data)["error"]["code"] == "malformed_command"
+    after = await send(nc, tenant, "register_compound", {**base(tenant), "display_name": "樱花苑", "town": "taopu"})
+    assert after["ok"]
