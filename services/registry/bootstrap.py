@@ -4,11 +4,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import asyncpg
 import nats
 
 from shared.commanding import CommandServer
 from shared.commands.registry import COMMANDS
 from shared.eventlog.store import EventStore
+from shared.projections.base import ensure_schema
 from shared.projections.runner import ProjectionRunner
 from services.registry.application.service import RegistryService
 from services.registry.projections.tables import RegistryProjection
@@ -32,6 +34,11 @@ class Registry:
             self.server = await CommandServer(self.nc, "registry", COMMANDS,
                                               lambda command: service.execute(command)).start()
         if projector:
+            conn = await asyncpg.connect(self.database_url)
+            try:
+                await ensure_schema(conn, RegistryProjection(), RegistryProjection().schema)
+            finally:
+                await conn.close()
             runner = ProjectionRunner(self.nc, self.database_url, RegistryProjection())
             self.projector = asyncio.create_task(runner.run(self.stop))
         return self
