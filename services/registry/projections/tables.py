@@ -122,12 +122,13 @@ class _Fold:
             await _insert_households(conn, s, self.households)
         if self.new_residents:
             await _insert_residents(conn, s, list(self.new_residents.values()))
-        for key, changes in self.patches.items():
+        by_shape: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+        for key, changes in self.patches.items():  # one pipelined statement per set of changed columns
             tenant, resident_id = key.split("\x1f")
-            cols = list(changes)
+            by_shape[tuple(changes)].append((tenant, resident_id, *changes.values()))
+        for cols, rows in by_shape.items():
             sets = ", ".join(f"{col} = ${i + 3}" for i, col in enumerate(cols))
-            await conn.execute(f'UPDATE "{s}".residents SET {sets} WHERE tenant = $1 AND resident_id = $2',
-                               tenant, resident_id, *changes.values())
+            await conn.executemany(f'UPDATE "{s}".residents SET {sets} WHERE tenant = $1 AND resident_id = $2', rows)
 
 
 def _unnest_insert(table: str, columns: Sequence[str], types: dict[str, str]) -> str:
