@@ -91,8 +91,8 @@ def order(p: Purchase, cmd: c.OrderGroupPurchase, now: datetime) -> list[Event]:
         raise _error("quantity_out_of_range", f"每户数量应为 1 到 {MAX_QUANTITY}",
                      f"a household may order 1 to {MAX_QUANTITY} units", "quantity")
     if p.scope == "building" and cmd.building != p.building:
-        raise _error("wrong_building", f"本团购仅限 {p.building} 号楼", f"this group purchase is for building {p.building} only",
-                     "building")
+        raise _error("wrong_building", f"本团购仅限 {p.building} 号楼",
+                     f"this group purchase is for building {p.building} only", "building")
     known = p.orders.get(cmd.household_id)
     if known and (known.building, known.quantity) == (cmd.building, cmd.quantity):
         return []
