@@ -16,9 +16,10 @@ EXIT_INVALID = 2
 
 
 def projections():
+    from services.delivery.projections.tables import DeliveryProjection
     from services.lockdown.projections.tables import LockdownProjection
     from services.registry.projections.tables import RegistryProjection
-    return {p.name: p for p in (RegistryProjection(), LockdownProjection())}
+    return {p.name: p for p in (RegistryProjection(), LockdownProjection(), DeliveryProjection())}
 
 
 def actor(args) -> str:

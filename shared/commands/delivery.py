@@ -37,6 +37,7 @@ class AssignDelivery(Command):
     request_id: str
     assignee_id: str = Field(min_length=1, max_length=64)
     assignee_kind: AssigneeKind
+    take: bool = Field(default=False, description="a volunteer takes it: refused if someone else holds it already")
 
 
 class PickUpDelivery(Command):

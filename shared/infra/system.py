@@ -30,6 +30,7 @@ log = get_logger("louzu.up")
 SERVICES: dict[str, list[str]] = {
     "registry": [sys.executable, "-m", "services.registry", "all"],
     "lockdown": [sys.executable, "-m", "services.lockdown", "all"],
+    "delivery": [sys.executable, "-m", "services.delivery", "all"],
 }
 
 

@@ -19,6 +19,7 @@ import shared.asyncapi
 import shared.events.lockdown  # registers the lockdown events
 import shared.events.registry
 from shared.commanding import dispatch as shared_dispatch
+from shared.commands.delivery import COMMANDS as DELIVERY_COMMANDS
 from shared.commands.lockdown import COMMANDS as LOCKDOWN_COMMANDS
 from shared.commands.registry import COMMANDS
 from shared.errors import Problem
@@ -33,7 +34,7 @@ from services.registry.entrypoints.asyncapi import (
 from services.registry.entrypoints.commands import dispatch, problem_reply
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"registry": COMMANDS, "lockdown": LOCKDOWN_COMMANDS}
+SERVICES = {"registry": COMMANDS, "lockdown": LOCKDOWN_COMMANDS, "delivery": DELIVERY_COMMANDS}
 
 
 def module_of(service: str):

@@ -201,3 +201,19 @@ def test_escalation_records_how_long_the_request_has_waited_and_is_not_repeated(
     fold(r, [event])
     assert model.escalate(r, cmd, T0 + timedelta(hours=3)) == []
     assert r.status == "assigned"
+
+
+def test_a_volunteer_taking_a_request_someone_else_holds_is_told_who_has_it():
+    from datetime import datetime
+
+    import pytest as _pytest
+
+    from services.delivery.domain import model as m
+    from shared.commands import delivery as dc
+    from shared.errors import DomainError as DE
+    state = m.Request(status="assigned", request_id="q1", building="38", assignee_id="vol-a", assignee_kind="volunteer")
+    cmd = dc.AssignDelivery(command_id="cmd-00000077", tenant="t", compound="c", actor="vol-b", request_id="q1",
+                            assignee_id="vol-b", assignee_kind="volunteer", take=True)
+    with _pytest.raises(DE) as caught:
+        m.assign(state, cmd, None, datetime(2022, 3, 22))
+    assert caught.value.problem.code == "already_taken" and "vol-a" in caught.value.problem.message_en

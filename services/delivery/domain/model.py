@@ -107,6 +107,9 @@ def assign(r: Request, cmd: c.AssignDelivery, phase: str | None, now: datetime) 
     if r.status == "assigned" and (r.assignee_id, r.assignee_kind) == (cmd.assignee_id, cmd.assignee_kind):
         return []
     _require(r, "assign", "accepted", "assigned")
+    if cmd.take and r.status == "assigned":
+        raise _error("already_taken", f"这单已由 {r.assignee_id} 接走，请选择其他订单",
+                     f"this request was already taken by {r.assignee_id}; pick another one", "request_id")
     if phase == "sealed" and cmd.assignee_kind != "gate_post_pair":
         raise _error("seal_gate_post_only", f"{r.building} 号楼处于封控期，只能由党员先锋门岗送到门口",
                      f"building {r.building} is sealed: only the gate-post pair may carry to the door", "assignee_kind")

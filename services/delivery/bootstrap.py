@@ -1,0 +1,74 @@
+"""The delivery service's composition root."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import asyncpg
+import nats
+
+from shared.commanding import CommandServer
+from shared.commands.delivery import COMMANDS
+from shared.eventlog.store import EventStore
+from shared.projections.base import ensure_schema
+from shared.projections.runner import ProjectionRunner
+from services.delivery.application.service import DeliveryService
+from services.delivery.projections import queries
+from services.delivery.projections.tables import DeliveryProjection
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Delivery:
+    nats_url: str
+    database_url: str
+    clock: Callable[[], datetime] = utc_now
+    nc: nats.NATS | None = None
+    store: EventStore | None = None
+    pool: asyncpg.Pool | None = None
+    server: CommandServer | None = None
+    service: DeliveryService | None = None
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self, *, commands: bool = True, projector: bool = True) -> "Delivery":
+        self.nc = await nats.connect(self.nats_url, name="louzu-delivery")
+        self.store = EventStore(self.nc)
+        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=4)
+        async with self.pool.acquire() as conn:
+            await ensure_schema(conn, DeliveryProjection(), DeliveryProjection().schema)
+        self.service = DeliveryService(self.store, self.clock, flags=self._flags, phase=self._phase)
+        if commands:
+            self.server = await CommandServer(self.nc, "delivery", COMMANDS,
+                                              lambda command: self.service.execute(command)).start()
+        if projector:
+            runner = ProjectionRunner(self.nc, self.database_url, DeliveryProjection())
+            self.tasks.append(asyncio.create_task(runner.run(self.stop)))
+        return self
+
+    async def _flags(self, tenant: str, compound: str, household: str):
+        async with self.pool.acquire() as conn:
+            return await queries.household_flags(conn, tenant, compound, household)
+
+    async def _phase(self, tenant: str, compound: str, building: str):
+        async with self.pool.acquire() as conn:
+            return await queries.building_phase(conn, tenant, compound, building)
+
+    async def close(self) -> None:
+        if self.stop.is_set():
+            return
+        self.stop.set()
+        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
+        if self.server:
+            await self.server.stop()
+        if self.pool:
+            await self.pool.close()
+        if self.store:
+            await self.store.close()
+        if self.nc:
+            await self.nc.drain()
