@@ -1,4 +1,4 @@
-"""`python -m services.delivery [all|commands|projector]` — run the delivery service."""
+"""`python -m services.delivery [all|commands|projector|scheduler]` — run the delivery service."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +13,8 @@ from services.delivery.bootstrap import Delivery
 async def main(role: str) -> None:
     configure_logging(os.environ.get("LOUZU_LOG_LEVEL", "info"))
     delivery = await Delivery(os.environ["NATS_URL"], os.environ["DATABASE_URL"]).start(
-        commands=role in ("all", "commands"), projector=role in ("all", "projector"))
+        commands=role in ("all", "commands"), projector=role in ("all", "projector"),
+        scheduler=role in ("all", "scheduler"))
     get_logger("louzu.delivery").info("delivery.started", role=role)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -25,5 +26,5 @@ async def main(role: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m services.delivery")
-    parser.add_argument("role", nargs="?", default="all", choices=["all", "commands", "projector"])
+    parser.add_argument("role", nargs="?", default="all", choices=["all", "commands", "projector", "scheduler"])
     asyncio.run(main(parser.parse_args().role))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import asyncpg
@@ -14,6 +14,7 @@ from shared.commands.delivery import COMMANDS
 from shared.eventlog.store import EventStore
 from shared.projections.base import ensure_schema
 from shared.projections.runner import ProjectionRunner
+from services.delivery.application.escalation import EscalationSchedule
 from services.delivery.application.service import DeliveryService
 from services.delivery.projections import queries
 from services.delivery.projections.tables import DeliveryProjection
@@ -28,6 +29,10 @@ class Delivery:
     nats_url: str
     database_url: str
     clock: Callable[[], datetime] = utc_now
+    escalate_after: timedelta = timedelta(hours=2)
+    schedule_interval: float = 30.0
+    schedule_tenant: str | None = None
+    escalation: EscalationSchedule | None = None
     nc: nats.NATS | None = None
     store: EventStore | None = None
     pool: asyncpg.Pool | None = None
@@ -36,7 +41,7 @@ class Delivery:
     tasks: list[asyncio.Task] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start(self, *, commands: bool = True, projector: bool = True) -> "Delivery":
+    async def start(self, *, commands: bool = True, projector: bool = True, scheduler: bool = True) -> "Delivery":
         self.nc = await nats.connect(self.nats_url, name="louzu-delivery")
         self.store = EventStore(self.nc)
         self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=4)
@@ -49,6 +54,10 @@ class Delivery:
         if projector:
             runner = ProjectionRunner(self.nc, self.database_url, DeliveryProjection())
             self.tasks.append(asyncio.create_task(runner.run(self.stop)))
+        if scheduler:
+            self.escalation = EscalationSchedule(self.service, self.pool, self.clock, self.escalate_after,
+                                                 self.schedule_tenant)
+            self.tasks.append(asyncio.create_task(self.escalation.run(self.stop, self.schedule_interval)))
         return self
 
     async def _flags(self, tenant: str, compound: str, household: str):
