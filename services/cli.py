@@ -128,6 +128,7 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
     import asyncpg
     import nats
     from shared.infra.system import urls
+    from services.delivery.entrypoints.demo import load_delivery_demo
     from services.lockdown.entrypoints.demo import DemoLockdown, wait_for_roster
     from services.registry.entrypoints.demo_cli import load_registry_demo
     compounds = await load_registry_demo(args, settings)
@@ -142,11 +143,15 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
         await wait_for_roster(pool, compound.tenant, compound.compound, compound.account_buildings, len(sealed))
         counts = await DemoLockdown(nc, pool, compound.tenant, compound.compound, compound.name,
                                     args.actor_id).run(tuple(compound.account_buildings))
+        supplies = await load_delivery_demo(nc, pool, compound.tenant, compound.compound,
+                                            tuple(compound.account_buildings), args.actor_id)
     finally:
         await pool.close()
         await nc.close()
     print(f"lockdown: {counts['sealed']} buildings sealed, {counts['members']} building-group members, "
           f"{counts['reports']} temperature reports ({counts['fevers']} fevers), {counts['sampled']} residents sampled")
+    print(f"delivery: {supplies['requests']} supply requests ({supplies['delivered']} already delivered), "
+          f"{supplies['orders']} group-purchase orders")
     return 0
 
 
@@ -172,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_registry_verbs(sub)
     from services.lockdown.entrypoints import cli as lockdown_cli
     lockdown_cli.add_parsers(sub)
+    from services.delivery.entrypoints import cli as delivery_cli
+    delivery_cli.add_parsers(sub)
     from services.registry.entrypoints.demo_cli import add_demo_parser
     add_demo_parser(sub, cmd_demo)
     return parser
