@@ -1,6 +1,6 @@
-"""command: registry commands/s end to end over NATS request–reply (FastStream subscriber,
-validate, load aggregate, decide, EventStore.append, reply), beside a bare nats-py echo
-responder driven by the same client at the same concurrency.
+"""command: registry commands/s end to end over NATS request–reply (the registry's command
+subscriber, parse and validate, load the aggregates, decide, EventStore.append, reply), beside a
+bare nats-py echo responder driven by the same client at the same concurrency.
 
 The registry runs in this process (`Registry(...).start(projector=False)`), as `louzu up` runs
 it in its own; the client is a separate NATS connection. Every reply must be `ok`: a single
@@ -23,7 +23,6 @@ PER_ROUND = 10_000
 ROUNDS = 3
 WARMUP = 1_000
 BUILDINGS = 6
-HOUSEHOLDS_PER_BUILDING = 72  # 4 entrances × 18 floors
 TARGET = 3_000
 TENANT = "benchcmd"
 COMPOUND = "yinghuayuan"

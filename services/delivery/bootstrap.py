@@ -44,7 +44,7 @@ class Delivery:
     async def start(self, *, commands: bool = True, projector: bool = True, scheduler: bool = True) -> "Delivery":
         self.nc = await nats.connect(self.nats_url, name="louzu-delivery")
         self.store = EventStore(self.nc)
-        self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=4)
+        self.pool = await asyncpg.create_pool(self.database_url, min_size=2, max_size=16)
         async with self.pool.acquire() as conn:
             await ensure_schema(conn, DeliveryProjection(), DeliveryProjection().schema)
         self.service = DeliveryService(self.store, self.clock, flags=self._flags, phase=self._phase)

@@ -40,7 +40,7 @@ async def _build(nc: NATS, dsn: str, projection: Projection, schema: str, checkp
 
 
 async def replay(nc: NATS, dsn: str, projection: Projection, *, progress: Progress | None = None,
-                 batch: int = 1000) -> int:
+                 batch: int = 5000) -> int:
     """Rebuild `projection` from sequence 1 while the live tables keep serving, then swap atomically.
     Returns the number of events applied."""
     schema, checkpoint = f"{projection.schema}__rebuild", f"{projection.name}__rebuild"

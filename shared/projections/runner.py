@@ -8,6 +8,7 @@ projection holds a session advisory lock; others wait as hot standbys.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class ProjectionRunner:
                     continue
 
     async def _run_once(self, stop: asyncio.Event, until_seq: int | None, idle_timeout: float) -> int:
+        tune_gc()
         conn = await self._connect()
         try:
             while not stop.is_set():
@@ -160,6 +162,13 @@ class ProjectionRunner:
                 dead.append(DeadLetter(event.seq, str(event.subject), type(event.event).ce_type(),
                                        f"apply failed: {type(exc).__name__}"))
         return dead
+
+
+def tune_gc() -> None:
+    """A batch allocates hundreds of thousands of short-lived objects; CPython's default collection
+    thresholds spent a third of a replay in the garbage collector (docs/benchmarks.md)."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def decode_batch(raw: Sequence[RawMessage], after: int) -> tuple[list[RecordedEvent], list[DeadLetter]]:
