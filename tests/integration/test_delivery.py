@@ -165,7 +165,8 @@ async def test_a_group_purchase_adds_up_per_building_from_open_to_arrival(delive
     late = await send(nc, tenant, "order_group_purchase", purchase_id="veg0322", household_id=households[6],
                       building="38", quantity=1)
     assert late["error"]["code"] == "illegal_transition"
-    assert (await send(nc, tenant, "record_group_purchase_arrival", purchase_id="veg0322"))["ok"]
+    arrival = await send(nc, tenant, "record_group_purchase_arrival", purchase_id="veg0322")
+    assert arrival["ok"], arrival
 
     async def arrived():
         found = await queries.purchase_summary(db, tenant, "veg0322")
@@ -173,3 +174,8 @@ async def test_a_group_purchase_adds_up_per_building_from_open_to_arrival(delive
     summary = await eventually(arrived)
     assert summary["buildings"]["38"] == {"households": 4, "quantity": 3 + 2 + 1 + 2, "amount_fen": 8 * 8800}
     assert summary["total"] == summary["buildings"]["38"]
+    again = await send(nc, tenant, "record_group_purchase_arrival", purchase_id="veg0322")  # resent: fan-out doubles nothing
+    assert again["ok"]
+    doors = await eventually(lambda: queue_of(db, tenant, clock, 4))
+    assert sorted(r["household_id"] for r in doors) == sorted(households[:4])
+    assert all(r["source"] == "group_purchase" and "veg0322" in r["items"] for r in doors)

@@ -66,6 +66,23 @@ class DeliveryService:
             return await self.requests.execute(cmd, request_subject(cmd, cmd.request_id), lambda r: rule(r, cmd, now))
         if type(cmd) in purchase_rules:
             rule = purchase_rules[type(cmd)]
-            return await self.purchases.execute(cmd, purchase_subject(cmd, cmd.purchase_id),
-                                                lambda p: rule(p, cmd, now))
+            result = await self.purchases.execute(cmd, purchase_subject(cmd, cmd.purchase_id),
+                                                  lambda p: rule(p, cmd, now))
+            if isinstance(cmd, c.RecordGroupPurchaseArrival):
+                await self._fan_out(cmd)
+            return result
         raise DomainError("unknown_command", "无法识别的指令", f"unknown command {cmd.name}")
+
+    async def _fan_out(self, cmd: c.RecordGroupPurchaseArrival) -> None:
+        """The supplier's one delivery becomes one door-to-door delivery per ordering household. Each
+        request's command id comes from the purchase and the household, so sending the arrival again
+        (after a crash half-way, say) completes the fan-out and doubles nothing."""
+        state = (await self.purchases.load(purchase_subject(cmd, cmd.purchase_id))).state
+        if state.status != "arrived":
+            return
+        for household, order in sorted(state.orders.items()):
+            request = c.RequestDelivery(
+                command_id=f"fanout:{cmd.purchase_id}:{household}", tenant=cmd.tenant, compound=cmd.compound,
+                actor=cmd.actor, correlation_id=cmd.command_id, household_id=household, building=order.building,
+                items=f"团购 {cmd.purchase_id} × {order.quantity}", category="food", source="group_purchase")
+            await self.execute(request)

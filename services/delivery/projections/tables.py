@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS "{s}".households (
 CREATE TABLE IF NOT EXISTS "{s}".resident_flags (
     tenant text NOT NULL, compound text NOT NULL, resident_id text NOT NULL, household_id text NOT NULL,
     flags text[] NOT NULL, living boolean NOT NULL, PRIMARY KEY (tenant, resident_id));
+CREATE INDEX IF NOT EXISTS resident_flags_household ON "{s}".resident_flags (tenant, compound, household_id);
 CREATE TABLE IF NOT EXISTS "{s}".building_phase (
     tenant text NOT NULL, compound text NOT NULL, building text NOT NULL, phase text NOT NULL,
     PRIMARY KEY (tenant, compound, building));
