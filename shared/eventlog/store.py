@@ -18,7 +18,7 @@ import orjson
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
-from shared.eventlog.envelope import COMMAND_ID, Event, Metadata, RecordedEvent, decode, encode, event_id
+from shared.eventlog.envelope import COMMAND_ID, H_ID, Event, Metadata, RecordedEvent, decode, encode, event_id
 from shared.eventlog.subjects import EVENTS_STREAM, AggregateSubject
 
 WRONG_LAST_SEQUENCE = 10071
@@ -51,6 +51,7 @@ class _Pending:
     expected: int
     meta: Metadata
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    ids: tuple[str, ...] | None = None
 
     def messages(self) -> list[tuple[str, dict[str, str], bytes]]:
         out = []
@@ -59,11 +60,13 @@ class _Pending:
             if index == 0:
                 headers["Nats-Expected-Last-Subject-Sequence"] = str(self.expected)
             out.append((str(self.subject), headers, body))
+        self.ids = tuple(headers[H_ID] for _, headers, _ in out)
         return out
 
     def result(self, last_seq: int, duplicate: bool = False) -> AppendResult:
-        ids = tuple(event_id(self.meta.command_id, i) for i in range(len(self.events)))
-        return AppendResult(last_seq, ids, duplicate)
+        if self.ids is None:  # the ids were never encoded (a failure before publishing)
+            self.ids = tuple(event_id(self.meta.command_id, i) for i in range(len(self.events)))
+        return AppendResult(last_seq, self.ids, duplicate)
 
 
 class EventStore:
