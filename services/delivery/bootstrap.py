@@ -20,6 +20,9 @@ from services.delivery.projections import queries
 from services.delivery.projections.tables import DeliveryProjection
 
 
+FLAGS_TTL_S = 30.0
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -39,6 +42,7 @@ class Delivery:
     server: CommandServer | None = None
     service: DeliveryService | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
+    _flag_cache: dict = field(default_factory=dict)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self, *, commands: bool = True, projector: bool = True, scheduler: bool = True) -> "Delivery":
@@ -61,8 +65,17 @@ class Delivery:
         return self
 
     async def _flags(self, tenant: str, compound: str, household: str):
+        """A household's flags change rarely (a registry update); read them at most every FLAGS_TTL_S."""
+        key, now = (tenant, compound, household), asyncio.get_running_loop().time()
+        cached = self._flag_cache.get(key)
+        if cached and now - cached[0] < FLAGS_TTL_S:
+            return cached[1]
         async with self.pool.acquire() as conn:
-            return await queries.household_flags(conn, tenant, compound, household)
+            flags = await queries.household_flags(conn, tenant, compound, household)
+        if len(self._flag_cache) > 100_000:
+            self._flag_cache.clear()
+        self._flag_cache[key] = (now, flags)
+        return flags
 
     async def _phase(self, tenant: str, compound: str, building: str):
         async with self.pool.acquire() as conn:
