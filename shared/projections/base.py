@@ -63,8 +63,17 @@ async def migrate_platform(conn: asyncpg.Connection) -> None:
         await conn.execute(PLATFORM_DDL)
 
 
-async def ensure_schema(conn: asyncpg.Connection, projection: Projection, schema: str) -> None:
+def index_ddl(projection: Projection, schema: str) -> str:
+    """Secondary indexes, if the projection keeps them apart so a rebuild can add them after the load."""
+    indexes = getattr(projection, "indexes", None)
+    return indexes(schema) if indexes else ""
+
+
+async def ensure_schema(conn: asyncpg.Connection, projection: Projection, schema: str, *,
+                        with_indexes: bool = True) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7302)")
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(projection.ddl(schema))
+        if with_indexes and index_ddl(projection, schema):
+            await conn.execute(index_ddl(projection, schema))

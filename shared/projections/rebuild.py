@@ -9,7 +9,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 
 from shared.eventlog.subjects import EVENTS_STREAM
-from shared.projections.base import Projection
+from shared.projections.base import Projection, index_ddl
 from shared.projections.runner import ProjectionRunner, read_checkpoint
 
 Progress = Callable[[ProjectionRunner], None]
@@ -26,8 +26,9 @@ async def _fresh(conn: asyncpg.Connection, schema: str, checkpoint: str) -> None
 
 
 async def _build(nc: NATS, dsn: str, projection: Projection, schema: str, checkpoint: str,
-                 until_seq: int, progress: Progress | None, batch: int) -> ProjectionRunner:
-    runner = ProjectionRunner(nc, dsn, projection, schema=schema, checkpoint=checkpoint, batch=batch)
+                 until_seq: int, progress: Progress | None, batch: int, with_indexes: bool = True) -> ProjectionRunner:
+    runner = ProjectionRunner(nc, dsn, projection, schema=schema, checkpoint=checkpoint, batch=batch,
+                              with_indexes=with_indexes)
     task = asyncio.create_task(runner.run(asyncio.Event(), until_seq=until_seq, idle_timeout=0.3))
     while not task.done():
         if progress:
@@ -48,11 +49,16 @@ async def replay(nc: NATS, dsn: str, projection: Projection, *, progress: Progre
     applied = 0
     try:
         await _fresh(conn, schema, checkpoint)
+        runner = await _build(nc, dsn, projection, schema, checkpoint, await _stream_last(nc), progress, batch,
+                              with_indexes=False)
+        applied += runner.applied
+        if index_ddl(projection, schema):
+            await conn.execute(index_ddl(projection, schema))  # after the bulk load: one sort, not a million inserts
         while True:
-            runner = await _build(nc, dsn, projection, schema, checkpoint, await _stream_last(nc), progress, batch)
-            applied += runner.applied
             if await _swap(conn, projection, schema, checkpoint):
                 return applied
+            runner = await _build(nc, dsn, projection, schema, checkpoint, await _stream_last(nc), progress, batch)
+            applied += runner.applied
     finally:
         await conn.close()
 

@@ -56,17 +56,19 @@ class ProjectionRunner:
     """Keeps one projection's tables in `schema` equal to the log, checkpointed as `checkpoint`."""
 
     def __init__(self, nc: NATS, dsn: str, projection: Projection, *, schema: str | None = None,
-                 checkpoint: str | None = None, batch: int = 1000, stream: str = EVENTS_STREAM) -> None:
+                 checkpoint: str | None = None, batch: int = 1000, stream: str = EVENTS_STREAM,
+                 with_indexes: bool = True) -> None:
         self.nc, self.dsn, self.projection, self.stream, self.batch = nc, dsn, projection, stream, batch
         self.schema = schema or projection.schema
         self.checkpoint = checkpoint or projection.name
         self.last_seq = 0
         self.applied = 0
+        self.with_indexes = with_indexes  # a rebuild adds secondary indexes after the bulk load
         self._kill_at = int(os.environ.get("LOUZU_TEST_KILL_AT_SEQ", "0"))  # crash tests only
 
     async def _connect(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self.dsn)
-        await ensure_schema(conn, self.projection, self.schema)
+        await ensure_schema(conn, self.projection, self.schema, with_indexes=self.with_indexes)
         return conn
 
     async def run(self, stop: asyncio.Event, *, until_seq: int | None = None, idle_timeout: float = 0.5) -> int:

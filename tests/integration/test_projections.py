@@ -138,6 +138,9 @@ async def test_replay_rebuilds_tables_equal_to_the_live_ones_and_swaps_them_in(p
         applied = await replay(nc, platform.database_url, projection)
         after = sorted(map(tuple, await db.fetch(f'SELECT * FROM "{projection.schema}".households')))
         assert applied == 500 and after == before
+        indexes = {r["indexname"] for r in await db.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = $1",
+                                                          projection.schema)}
+        assert {"residents_household", "residents_id_hash"} <= indexes  # added after the bulk load
         assert await verify(nc, platform.database_url, projection) == []
         more = await append_households(store, tenant, 5, compound="c3")  # the live runner carries on after the swap
         await eventually(lambda: _at(db, projection.name, more), timeout=30)

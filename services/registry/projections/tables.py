@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS "{s}".residents (
     id_number_sealed text, phone_mask text, phone_sealed text, status text NOT NULL DEFAULT 'living',
     registered_at timestamptz, verified_at timestamptz, verified_by text, last_seq bigint NOT NULL,
     PRIMARY KEY (tenant, resident_id));
+"""
+
+INDEXES = """
 CREATE INDEX IF NOT EXISTS residents_household ON "{s}".residents (tenant, compound, household_id);
 CREATE INDEX IF NOT EXISTS residents_id_hash ON "{s}".residents (tenant, id_hash);
 """
@@ -49,6 +52,9 @@ class RegistryProjection:
 
     def ddl(self, schema: str) -> str:
         return DDL.format(s=schema)
+
+    def indexes(self, schema: str) -> str:
+        return INDEXES.format(s=schema)
 
     async def apply(self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]) -> None:
         fold = _Fold()
