@@ -1,29 +1,11 @@
 """`python -m services.registry [all|commands|projector]` — run the registry service."""
-from __future__ import annotations
-
-import argparse
-import asyncio
-import os
-import signal
-
-from shared.logging import configure_logging, get_logger
+from shared.service_main import run_service
 from services.registry.bootstrap import Registry
 
 
-async def main(role: str) -> None:
-    configure_logging(os.environ.get("LOUZU_LOG_LEVEL", "info"))
-    registry = await Registry(os.environ["NATS_URL"], os.environ["DATABASE_URL"]).start(
-        commands=role in ("all", "commands"), projector=role in ("all", "projector"))
-    get_logger("louzu.registry").info("registry.started", role=role)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await registry.close()
+async def start(nats_url: str, database_url: str, parts: set[str]) -> Registry:
+    return await Registry(nats_url, database_url).start(commands="commands" in parts, projector="projector" in parts)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m services.registry")
-    parser.add_argument("role", nargs="?", default="all", choices=["all", "commands", "projector"])
-    asyncio.run(main(parser.parse_args().role))
+    run_service("registry", ("commands", "projector"), start)
