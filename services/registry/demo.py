@@ -21,7 +21,7 @@ from faker import Faker
 
 REFERENCE_DATE = date(2022, 3, 23)  # the night the fourth building was unsealed
 YINGHUAYUAN_SEED = 20220323
-ACCOUNT_BUILDINGS = ("27", "36", "38", "41")  # the four sealed buildings; 38 is named in the brief
+ACCOUNT_BUILDINGS = ("27", "36", "38", "41")  # the four sealed buildings; No. 38 is named in the account
 ACCOUNT_HOUSEHOLDS = 86
 ACCOUNT_RESIDENTS = 174
 FLAG_ORDER = ("独居老人", "慢性病", "孕妇", "婴幼儿", "残疾")
