@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Callable, ClassVar
 from urllib.parse import quote, unquote
@@ -137,7 +138,7 @@ def decode(seq: int, subject: str, headers: dict[str, str] | None, body: bytes) 
     if cls is None:
         raise UndecodableEvent(f"unknown event type {name}")
     try:
-        parsed = AggregateSubject.parse(subject)
+        parsed = _subject(subject)
         if version == cls.version:
             event = cls.model_validate_json(body)
         else:
@@ -147,8 +148,18 @@ def decode(seq: int, subject: str, headers: dict[str, str] | None, body: bytes) 
     except Exception as exc:  # pydantic, orjson or subject errors: all mean "cannot read"
         raise UndecodableEvent(f"{name}.v{version}: {_short(exc)}") from None
     return RecordedEvent(seq, parsed, event, headers.get(H_ID, ""), headers.get(H_TIME, ""),
-                         unquote(headers.get(COMMAND_ID, "")), unquote(headers.get(H_CORRELATION, "")),
-                         unquote(headers.get(H_CAUSATION, "")))
+                         _unquote(headers.get(COMMAND_ID, "")), _unquote(headers.get(H_CORRELATION, "")),
+                         _unquote(headers.get(H_CAUSATION, "")))
+
+
+def _unquote(value: str) -> str:
+    return unquote(value) if "%" in value else value  # almost no header value is encoded
+
+
+@lru_cache(maxsize=65_536)
+def _subject(subject: str) -> AggregateSubject:
+    """Parsed once per aggregate: a replay meets the same subjects again and again."""
+    return AggregateSubject.parse(subject)
 
 
 def _upcast(name: str, version: int, target: int, body: dict[str, Any]) -> dict[str, Any]:
