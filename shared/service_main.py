@@ -35,3 +35,12 @@ def run_service(name: str, parts: Sequence[str], start: Start) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
     parser.add_argument("role", nargs="?", default="all", choices=["all", *parts])
     asyncio.run(_serve(name, parser.parse_args().role, parts, start))
+
+
+async def shut_down(tasks, server=None, pool=None, store=None, nc=None) -> None:
+    """Stop a service's parts in order: background tasks (already told to stop), then the command
+    server (in-flight commands finish), the database pool, the event store, and the connection."""
+    await asyncio.wait_for(asyncio.gather(*[t for t in tasks if t is not None], return_exceptions=True), 15)
+    for part, closing in ((server, "stop"), (pool, "close"), (store, "close"), (nc, "drain")):
+        if part is not None:
+            await getattr(part, closing)()

@@ -10,6 +10,7 @@ import asyncpg
 import nats
 
 from shared.commanding import CommandServer
+from shared.service_main import shut_down
 from shared.commands.delivery import COMMANDS
 from shared.eventlog.store import EventStore
 from shared.projections.base import ensure_schema
@@ -85,12 +86,4 @@ class Delivery:
         if self.stop.is_set():
             return
         self.stop.set()
-        await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 15)
-        if self.server:
-            await self.server.stop()
-        if self.pool:
-            await self.pool.close()
-        if self.store:
-            await self.store.close()
-        if self.nc:
-            await self.nc.drain()
+        await shut_down(self.tasks, self.server, self.pool, self.store, self.nc)

@@ -8,6 +8,7 @@ import asyncpg
 import nats
 
 from shared.commanding import CommandServer
+from shared.service_main import shut_down
 from shared.commands.registry import COMMANDS
 from shared.eventlog.store import EventStore
 from shared.projections.base import ensure_schema
@@ -47,11 +48,4 @@ class Registry:
         if self.stop.is_set():
             return
         self.stop.set()
-        if self.projector:
-            await asyncio.wait_for(self.projector, 10)
-        if self.server:
-            await self.server.stop()
-        if self.store:
-            await self.store.close()
-        if self.nc:
-            await self.nc.drain()
+        await shut_down([self.projector], self.server, None, self.store, self.nc)
