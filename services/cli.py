@@ -19,7 +19,8 @@ def projections():
     from services.delivery.projections.tables import DeliveryProjection
     from services.lockdown.projections.tables import LockdownProjection
     from services.registry.projections.tables import RegistryProjection
-    return {p.name: p for p in (RegistryProjection(), LockdownProjection(), DeliveryProjection())}
+    from services.roster.projections.tables import RosterProjection
+    return {p.name: p for p in (RegistryProjection(), LockdownProjection(), DeliveryProjection(), RosterProjection())}
 
 
 def actor(args) -> str:
@@ -131,6 +132,7 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
     from services.delivery.entrypoints.demo import load_delivery_demo
     from services.lockdown.entrypoints.demo import DemoLockdown, wait_for_roster
     from services.registry.entrypoints.demo_cli import load_registry_demo
+    from services.roster.entrypoints.demo import DemoRota
     compounds = await load_registry_demo(args, settings)
     if args.residents:
         return 0
@@ -145,6 +147,8 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
                                     args.actor_id).run(tuple(compound.account_buildings))
         supplies = await load_delivery_demo(nc, pool, compound.tenant, compound.compound,
                                             tuple(compound.account_buildings), args.actor_id)
+        rota = await DemoRota(nc, pool, compound.tenant, compound.compound, args.actor_id).run(
+            tuple(compound.account_buildings))
     finally:
         await pool.close()
         await nc.close()
@@ -152,6 +156,9 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
           f"{counts['reports']} temperature reports ({counts['fevers']} fevers), {counts['sampled']} residents sampled")
     print(f"delivery: {supplies['requests']} supply requests ({supplies['delivered']} already delivered), "
           f"{supplies['orders']} group-purchase orders")
+    print(f"rota: {rota['posts']} gate posts, {rota['people']} party-member volunteers in pairs and "
+          f"{rota['reinforcements']} reinforcements from a neighbouring compound; {rota['gaps']} shifts short "
+          f"(louzu rota gaps {compound.compound})")
     return 0
 
 
@@ -179,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     lockdown_cli.add_parsers(sub)
     from services.delivery.entrypoints import cli as delivery_cli
     delivery_cli.add_parsers(sub)
+    from services.roster.entrypoints import cli as roster_cli
+    roster_cli.add_parsers(sub)
     from services.registry.entrypoints.demo_cli import add_demo_parser
     add_demo_parser(sub, cmd_demo)
     return parser

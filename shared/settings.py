@@ -16,6 +16,8 @@ class PlatformSettings(BaseSettings):
     nats_url: str | None = Field(default=None, description="use this NATS server instead of the embedded one")
     database_url: str | None = Field(default=None, description="use this PostgreSQL instead of the embedded one")
     log_level: str = Field(default="info", alias="LOUZU_LOG_LEVEL")
+    public_url: str = Field(default="http://localhost:8080", alias="LOUZU_PUBLIC_URL",
+                            description="address residents reach the consoles at (printed in building QR codes)")
 
     @property
     def home(self) -> Path:

@@ -21,6 +21,8 @@ class SetTownPolicy(Command):
     report_times: tuple[str, ...] = ("08:00", "14:00")
     report_window_minutes: int = Field(default=120, gt=0, le=24 * 60)
     fever_threshold: float = Field(default=37.3, ge=36.0, le=39.0)
+    gate_shifts: tuple[str, ...] = Field(default=("08:30-12:30", "13:00-17:00"), min_length=1, max_length=6,
+                                         description="gate-post shifts, Shanghai time, HH:MM-HH:MM")
 
 
 class PublishPlaybook(Command):

@@ -67,6 +67,8 @@ class TownPolicySet(LockdownEvent):
     report_times: tuple[str, ...] = Field(description="temperature report windows open, Shanghai time, e.g. 08:00, 14:00")
     report_window_minutes: int = Field(default=120, gt=0, description="how long each report window stays open")
     fever_threshold: float = Field(default=37.3, description="a temperature at or above this raises a fever alert")
+    gate_shifts: tuple[str, ...] = Field(default=("08:30-12:30", "13:00-17:00"),
+                                         description="gate-post shifts (门岗班次), Shanghai time, HH:MM-HH:MM")
     set_by: str = Field(description="user id")
     set_at: datetime = Field(description="when")
 

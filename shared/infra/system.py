@@ -31,6 +31,7 @@ SERVICES: dict[str, list[str]] = {
     "registry": [sys.executable, "-m", "services.registry", "all"],
     "lockdown": [sys.executable, "-m", "services.lockdown", "all"],
     "delivery": [sys.executable, "-m", "services.delivery", "all"],
+    "roster": [sys.executable, "-m", "services.roster", "all"],
 }
 
 

@@ -13,7 +13,8 @@ from shared.eventlog.envelope import Event
 from shared.events import lockdown as e
 
 DEFAULT_POLICY = dict(seal_days=2.0, monitoring_days=12.0, max_out_minutes=120, report_times=("08:00", "14:00"),
-                      report_window_minutes=120, fever_threshold=37.3)
+                      report_window_minutes=120, fever_threshold=37.3,
+                      gate_shifts=("08:30-12:30", "13:00-17:00"))
 EXIT_DURING_SEAL = {"transfer", "medical", "转运", "就医"}
 ACTIVE = ("sealed", "health_monitoring")
 
@@ -108,9 +109,13 @@ def set_policy(town: Town, cmd: c.SetTownPolicy, now: datetime) -> list[Event]:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time_text):
             raise _error("report_time_format", f"上报时间「{time_text}」格式应为 HH:MM", f"report time {time_text!r} must be HH:MM",
                          "report_times")
+    for shift in cmd.gate_shifts:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", shift) or shift[:5] >= shift[6:]:
+            raise _error("gate_shift_format", f"门岗班次「{shift}」格式应为 HH:MM-HH:MM，且开始早于结束",
+                         f"gate shift {shift!r} must be HH:MM-HH:MM with the start before the end", "gate_shifts")
     wanted = dict(seal_days=cmd.seal_days, monitoring_days=cmd.monitoring_days, max_out_minutes=cmd.max_out_minutes,
                   report_times=tuple(cmd.report_times), report_window_minutes=cmd.report_window_minutes,
-                  fever_threshold=cmd.fever_threshold)
+                  fever_threshold=cmd.fever_threshold, gate_shifts=tuple(cmd.gate_shifts))
     if town.policy and policy_of(town) == wanted:
         return []
     return [e.TownPolicySet(town=cmd.town, policy_version=town.policy_version + 1, set_by=cmd.actor, set_at=now,
@@ -123,7 +128,7 @@ def policy_of(town: Town) -> dict:
     p = town.policy
     return dict(seal_days=p.seal_days, monitoring_days=p.monitoring_days, max_out_minutes=p.max_out_minutes,
                 report_times=p.report_times, report_window_minutes=p.report_window_minutes,
-                fever_threshold=p.fever_threshold)
+                fever_threshold=p.fever_threshold, gate_shifts=p.gate_shifts)
 
 
 def seal(b: Building, town: Town, playbook: e.PlaybookPublished, cmd: c.SealBuilding, now: datetime) -> list[Event]:
