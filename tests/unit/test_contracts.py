@@ -22,6 +22,7 @@ from shared.commanding import dispatch as shared_dispatch
 from shared.commands.delivery import COMMANDS as DELIVERY_COMMANDS
 from shared.commands.lockdown import COMMANDS as LOCKDOWN_COMMANDS
 from shared.commands.registry import COMMANDS
+from shared.commands.roster import COMMANDS as ROSTER_COMMANDS
 from shared.errors import Problem
 from shared.eventlog.envelope import H_TYPE, Metadata, encode, event_classes
 from shared.eventlog.subjects import AggregateSubject, command_filter
@@ -34,7 +35,8 @@ from services.registry.entrypoints.asyncapi import (
 from services.registry.entrypoints.commands import dispatch, problem_reply
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"registry": COMMANDS, "lockdown": LOCKDOWN_COMMANDS, "delivery": DELIVERY_COMMANDS}
+SERVICES = {"registry": COMMANDS, "lockdown": LOCKDOWN_COMMANDS, "delivery": DELIVERY_COMMANDS,
+            "roster": ROSTER_COMMANDS}
 
 
 def module_of(service: str):
