@@ -164,3 +164,35 @@ async def test_a_clear_print_needs_a_reason_and_is_logged(building, nc, db, tena
     masked = await render(nc, platform.database_url, PrintRequest(tenant, "c1", "41", "csv", "cadre-1"))
     assert masked.count(b"\n") >= 24
     assert await db.fetchval("SELECT count(*) FROM louzu.pii_access_log WHERE tenant = $1", tenant) == 0
+
+
+async def test_a_roster_projector_killed_mid_batch_ends_equal_to_a_replay_of_the_log(platform, nc, db, tenant):
+    import os
+    import signal
+    import sys
+    from shared.projections.rebuild import verify
+    from services.roster.projections.tables import RosterProjection
+    store = EventStore(nc)
+    await populate_building(store, tenant, building="7", floors=18, per_floor=4, people=3)  # 72 households, 216 people
+    await populate_building(store, tenant, building="8", floors=18, per_floor=4, people=3)
+    projection = RosterProjection(name=f"roster_{tenant}", schema=f"proj_roster_{tenant}", tenant=tenant)
+    last = (await nc.jetstream().stream_info("LOUZU_EVENTS")).state.last_seq
+    env = {**os.environ, "NATS_URL": platform.nats_url, "DATABASE_URL": platform.database_url}
+
+    def runner(**extra):
+        return subprocess.Popen([sys.executable, "-m", "tests.support.run_projector", projection.name,
+                                 projection.schema, tenant, "roster"], env={**env, **extra})
+
+    crashed = runner(LOUZU_TEST_KILL_AT_SEQ=str(last - 300))
+    assert await asyncio.to_thread(crashed.wait, 60) == -signal.SIGKILL
+    applied = await db.fetchval("SELECT last_seq FROM louzu.projection_checkpoints WHERE name = $1", projection.name)
+    assert applied < last - 300
+    restarted = runner()
+    try:
+        await eventually(lambda: db.fetchval("SELECT last_seq >= $2 FROM louzu.projection_checkpoints WHERE name = $1",
+                                             projection.name, last), timeout=60)
+    finally:
+        restarted.terminate()
+        await asyncio.to_thread(restarted.wait, 30)
+    assert await db.fetchval(f'SELECT count(*) FROM "{projection.schema}".residents') == 2 * 72 * 3
+    assert await verify(nc, platform.database_url, projection) == []
