@@ -34,7 +34,7 @@ class CommandResult:
 class Loaded(Generic[S]):
     state: S
     seq: int = 0
-    command_ids: set[str] = field(default_factory=set)
+    command_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)  # command id → its event ids
 
 
 class Executor(Generic[S]):
@@ -56,7 +56,7 @@ class Executor(Generic[S]):
         loaded = Loaded(self.new_state())
         for recorded in await self.store.read_aggregate(where):
             loaded.state = self.apply(loaded.state, recorded.event)
-            loaded.command_ids.add(recorded.command_id)
+            loaded.command_ids[recorded.command_id] = loaded.command_ids.get(recorded.command_id, ()) + (recorded.id,)
             loaded.seq = recorded.seq
         self._remember(key, loaded)
         return loaded
@@ -82,8 +82,8 @@ class Executor(Generic[S]):
     async def _once(self, cmd: Command, target: AggregateSubject, decide) -> CommandResult | None:
         """None means the aggregate moved under us: load and decide again."""
         loaded = await self.load(target)
-        if cmd.command_id in loaded.command_ids:
-            return CommandResult((), loaded.seq, duplicate=True)
+        if cmd.command_id in loaded.command_ids:  # a retry: the same answer as the first time, nothing appended
+            return CommandResult(loaded.command_ids[cmd.command_id], loaded.seq, duplicate=True)
         events = list(decide(loaded.state))
         if not events:
             return CommandResult((), loaded.seq)
@@ -99,7 +99,8 @@ class Executor(Generic[S]):
             state = copy.deepcopy(loaded.state)
             for event in events:
                 state = self.apply(state, event)
-            self._remember(str(target), Loaded(state, result.last_seq, loaded.command_ids | {cmd.command_id}))
+            self._remember(str(target), Loaded(state, result.last_seq,
+                                               {**loaded.command_ids, cmd.command_id: tuple(result.event_ids)}))
         return CommandResult(result.event_ids, result.last_seq, result.duplicate, tuple(events))
 
     @asynccontextmanager

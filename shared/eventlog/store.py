@@ -48,7 +48,7 @@ class AppendResult:
 class _Pending:
     subject: AggregateSubject
     events: Sequence[Event]
-    expected: int
+    expected: int | None
     meta: Metadata
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     ids: tuple[str, ...] | None = None
@@ -57,7 +57,7 @@ class _Pending:
         out = []
         for index, event in enumerate(self.events):
             headers, body = encode(self.subject, event, self.meta, index)
-            if index == 0:
+            if index == 0 and self.expected is not None:
                 headers["Nats-Expected-Last-Subject-Sequence"] = str(self.expected)
             out.append((str(self.subject), headers, body))
         self.ids = tuple(headers[H_ID] for _, headers, _ in out)
@@ -81,9 +81,10 @@ class EventStore:
         self._reply_lock = asyncio.Lock()
         self._waiting: dict[str, asyncio.Queue] = {}
 
-    async def append(self, subject: AggregateSubject, events: Sequence[Event], *, expected: int,
+    async def append(self, subject: AggregateSubject, events: Sequence[Event], *, expected: int | None,
                      meta: Metadata) -> AppendResult:
-        """Append a command's events to one aggregate, all or none, if its last sequence is `expected`."""
+        """Append a command's events to one aggregate, all or none, if its last sequence is `expected`
+        (None: whatever it is — for records that decide nothing, such as the audit trail)."""
         if not events:
             raise ValueError("nothing to append")
         if len(events) >= MAX_BATCH:
