@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import quote
 
 import asyncpg
 from nats.aio.client import Client as NATS
 
 from shared.crypto import KeyStore
 from shared.errors import DomainError
+from shared.links import building_url
 from shared.logging import get_logger
 from services.roster.application.as_of import scratch_roster
 from services.roster.projections import queries
@@ -31,11 +31,12 @@ class PrintRequest:
     as_of: datetime | None = None
     clear_reason: str | None = None  # set: ID numbers and phones in clear
     public_url: str = "http://localhost:8080"
+    link_secret: bytes = b""  # signs the QR code's link; empty: the link opens nothing
 
 
-def resident_url(public_url: str, tenant: str, compound: str, building: str) -> str:
-    """The building's resident page, which its QR code opens."""
-    return f"{public_url.rstrip('/')}/r/{quote(tenant)}/{quote(compound)}/{quote(building)}"
+def resident_url(public_url: str, secret: bytes, tenant: str, compound: str, building: str) -> str:
+    """The building's resident page, which its QR code opens: a signed, expiring link."""
+    return building_url(public_url, secret or b"unsigned", tenant, compound, building)
 
 
 async def render(nc: NATS, dsn: str, req: PrintRequest) -> bytes:
@@ -69,7 +70,7 @@ async def assemble(nc: NATS, dsn: str, req: PrintRequest):
 
 async def _sheets(pool: asyncpg.Pool, schema: str, req: PrintRequest, moment: datetime, keys: KeyStore | None):
     def url(building: str) -> str:
-        return resident_url(req.public_url, req.tenant, req.compound, building)
+        return resident_url(req.public_url, req.link_secret, req.tenant, req.compound, building)
 
     async with pool.acquire() as conn:
         try:

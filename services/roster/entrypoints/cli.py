@@ -12,6 +12,7 @@ import asyncpg
 import nats
 
 from shared.commanding import CommandClient, ServiceUnavailable
+from shared.crypto import load_or_create_secret
 from shared.errors import DomainError
 from shared.infra.system import urls
 
@@ -207,7 +208,8 @@ async def cmd_roster(args, settings) -> int:
         req = PrintRequest(tenant=args.tenant or args.compound, compound=args.compound,
                            building=None if args.building in (None, "all") else args.building, fmt=fmt,
                            actor=args.actor_id, as_of=parse_moment(args.as_of) if args.as_of else None,
-                           clear_reason=args.reason if args.clear else None, public_url=settings.public_url)
+                           clear_reason=args.reason if args.clear else None, public_url=settings.public_url,
+                           link_secret=load_or_create_secret(settings.secrets_dir / "links.key"))
         nats_url, database_url = urls(settings)
         nc = await nats.connect(nats_url)
         try:
