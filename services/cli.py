@@ -20,7 +20,9 @@ def projections():
     from services.lockdown.projections.tables import LockdownProjection
     from services.registry.projections.tables import RegistryProjection
     from services.roster.projections.tables import RosterProjection
-    return {p.name: p for p in (RegistryProjection(), LockdownProjection(), DeliveryProjection(), RosterProjection())}
+    from services.gateway.projections.tables import GatewayProjection
+    return {p.name: p for p in (RegistryProjection(), LockdownProjection(), DeliveryProjection(), RosterProjection(),
+                                GatewayProjection())}
 
 
 def actor(args) -> str:
@@ -188,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     delivery_cli.add_parsers(sub)
     from services.roster.entrypoints import cli as roster_cli
     roster_cli.add_parsers(sub)
+    from services.gateway.entrypoints import cli as gateway_cli
+    gateway_cli.add_parsers(sub)
     from services.registry.entrypoints.demo_cli import add_demo_parser
     add_demo_parser(sub, cmd_demo)
     return parser

@@ -16,6 +16,8 @@ class PlatformSettings(BaseSettings):
     nats_url: str | None = Field(default=None, description="use this NATS server instead of the embedded one")
     database_url: str | None = Field(default=None, description="use this PostgreSQL instead of the embedded one")
     log_level: str = Field(default="info", alias="LOUZU_LOG_LEVEL")
+    http_port: int = Field(default=0, alias="LOUZU_HTTP_PORT",
+                           description="port of the consoles and API; 0: a free one (louzu up prints it)")
     public_url: str = Field(default="http://localhost:8080", alias="LOUZU_PUBLIC_URL",
                             description="address residents reach the consoles at (printed in building QR codes)")
 

@@ -32,7 +32,19 @@ SERVICES: dict[str, list[str]] = {
     "lockdown": [sys.executable, "-m", "services.lockdown", "all"],
     "delivery": [sys.executable, "-m", "services.delivery", "all"],
     "roster": [sys.executable, "-m", "services.roster", "all"],
+    "gateway": [sys.executable, "-m", "services.gateway", "all"],
 }
+
+
+DEMO_SIGN_INS = ("taopu-dispatch / taopu-2022 (town dispatcher), yhy-cadre / yinghuayuan-2022 (committee cadre), "
+                 "yhy-volunteer / volunteer-2022 (volunteer)")
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class AlreadyRunning(RuntimeError):
@@ -93,6 +105,7 @@ class System:
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
+    http_port: int = 0
 
     def start_servers(self) -> tuple[str, str]:
         home = self.settings.home
@@ -109,8 +122,21 @@ class System:
             database_url = self.postgres.url
         return nats_url, database_url
 
+    def _env(self, nats_url: str, database_url: str) -> dict:
+        return {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": database_url, "LOUZU_HOME": str(self.settings.home),
+                "LOUZU_HTTP_PORT": str(self.http_port), "LOUZU_PUBLIC_URL": self.public_url}
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def public_url(self) -> str:
+        return os.environ.get("LOUZU_PUBLIC_URL") or self.http_url
+
     def start_services(self, nats_url: str, database_url: str) -> None:
-        env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": database_url, "LOUZU_HOME": str(self.settings.home)}
+        self.http_port = self.settings.http_port or free_port()
+        env = self._env(nats_url, database_url)
         logs = self.settings.home / "logs"
         logs.mkdir(exist_ok=True)
         for name, argv in SERVICES.items():
@@ -118,7 +144,7 @@ class System:
             self.children[name] = subprocess.Popen(argv, env=env, stdout=out, stderr=out, start_new_session=True)
 
     def write_state(self, nats_url: str, database_url: str) -> None:
-        state = {"pid": os.getpid(), "nats_url": nats_url, "database_url": database_url,
+        state = {"pid": os.getpid(), "nats_url": nats_url, "database_url": database_url, "http_url": self.http_url,
                  "services": {name: proc.pid for name, proc in self.children.items()}, "started_at": time.time()}
         self.settings.state_file.write_text(json.dumps(state, indent=2))
 
@@ -127,8 +153,7 @@ class System:
         for name, proc in list(self.children.items()):
             if proc.poll() is not None:
                 log.warning("service.restarted", service=name, exit_code=proc.returncode)
-                env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": database_url,
-                       "LOUZU_HOME": str(self.settings.home)}
+                env = self._env(nats_url, database_url)
                 out = open(self.settings.home / "logs" / f"{name}.log", "ab")
                 self.children[name] = subprocess.Popen(SERVICES[name], env=env, stdout=out, stderr=out,
                                                        start_new_session=True)
@@ -165,7 +190,9 @@ def up(settings: PlatformSettings, projections: Sequence[Projection] = (), ready
         system.start_services(nats_url, database_url)
         system.write_state(nats_url, database_url)
         ready(f"Louzu is up — NATS {nats_url}  PostgreSQL {database_url}  data {settings.home}\n"
-              f"Services: {', '.join(system.children)}.  Ctrl-C stops everything.")
+              f"Services: {', '.join(system.children)}.  Ctrl-C stops everything.\n"
+              f"Consoles: {system.http_url}/  (API docs {system.http_url}/docs)\n"
+              f"Demo sign-ins after `louzu demo`: {DEMO_SIGN_INS}")
         while not stopping["flag"]:
             time.sleep(0.5)
             system.supervise_once(nats_url, database_url)

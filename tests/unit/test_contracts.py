@@ -23,6 +23,7 @@ from shared.commands.delivery import COMMANDS as DELIVERY_COMMANDS
 from shared.commands.lockdown import COMMANDS as LOCKDOWN_COMMANDS
 from shared.commands.registry import COMMANDS
 from shared.commands.roster import COMMANDS as ROSTER_COMMANDS
+from shared.commands.gateway import COMMANDS as GATEWAY_COMMANDS
 from shared.errors import Problem
 from shared.eventlog.envelope import H_TYPE, Metadata, encode, event_classes
 from shared.eventlog.subjects import AggregateSubject, command_filter
@@ -36,7 +37,7 @@ from services.registry.entrypoints.commands import dispatch, problem_reply
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"registry": COMMANDS, "lockdown": LOCKDOWN_COMMANDS, "delivery": DELIVERY_COMMANDS,
-            "roster": ROSTER_COMMANDS}
+            "roster": ROSTER_COMMANDS, "gateway": GATEWAY_COMMANDS}
 
 
 def module_of(service: str):

@@ -208,7 +208,7 @@ async def cmd_roster(args, settings) -> int:
         req = PrintRequest(tenant=args.tenant or args.compound, compound=args.compound,
                            building=None if args.building in (None, "all") else args.building, fmt=fmt,
                            actor=args.actor_id, as_of=parse_moment(args.as_of) if args.as_of else None,
-                           clear_reason=args.reason if args.clear else None, public_url=settings.public_url,
+                           clear_reason=args.reason if args.clear else None, public_url=_public_url(settings),
                            link_secret=load_or_create_secret(settings.secrets_dir / "links.key"))
         nats_url, database_url = urls(settings)
         nc = await nats.connect(nats_url)
@@ -222,6 +222,13 @@ async def cmd_roster(args, settings) -> int:
     Path(args.output).write_bytes(data)
     print(f"{args.output}: {len(data):,} bytes" + (" (as of " + args.as_of + ")" if args.as_of else ""))
     return 0
+
+
+def _public_url(settings) -> str:
+    """Where the QR code's link points: LOUZU_PUBLIC_URL, else the running consoles' address."""
+    import os
+    from shared.infra.system import read_state
+    return os.environ.get("LOUZU_PUBLIC_URL") or read_state(settings).get("http_url") or settings.public_url
 
 
 def add_roster_parser(sub) -> None:

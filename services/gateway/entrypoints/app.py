@@ -1,0 +1,99 @@
+"""The HTTP app: the API under /api/v1, sign-in, the consoles and phone pages, live updates over
+server-sent events, the OpenAPI document at /openapi.json and its docs page at /docs — every
+file served from here (no CDN)."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from fastapi.responses import RedirectResponse
+
+from services.gateway.entrypoints import api, pages, problems
+from services.gateway.entrypoints.context import Context, principal, session_of
+from services.gateway.entrypoints.problems import ProblemDetails
+from services.gateway.entrypoints.sessions import COOKIE
+
+STATIC = Path(__file__).resolve().parents[1] / "static"
+VERSION = "1.0.0"
+DESCRIPTION = """\
+Louzu's HTTP API: seal and release buildings, temperature reports, testing check-offs, gate passes,
+the supply queue, rosters, the duty rota and the town overview. Sign in with `POST /api/v1/session`;
+the session cookie then authorises every call, and state-changing calls repeat the session's CSRF
+token in `X-CSRF-Token`. Commands answer with the ids of the events they appended; a retry with the
+same `Idempotency-Key` gets the same answer and changes nothing. Errors are RFC 9457 problem details
+with a message in Chinese and in English and the field at fault. A committee, compound or household
+outside the caller's grants answers 404, exactly as one that does not exist."""
+
+
+class SignIn(BaseModel):
+    user_id: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SessionInfo(BaseModel):
+    user_id: str
+    display_name: str
+    role: str = Field(description="the widest role held")
+    tenants: list[str] = Field(description="committees the user can read")
+    csrf_token: str = Field(description="repeat in X-CSRF-Token on every state-changing call")
+
+
+def create_app(ctx: Context, stop: asyncio.Event) -> FastAPI:
+    app = FastAPI(title="Louzu", version=VERSION, description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json")
+    app.state.ctx, app.state.stop = ctx, stop
+    problems.install(app)
+
+    @app.exception_handler(pages.Redirect)
+    async def _to_sign_in(_request: Request, exc: pages.Redirect):
+        return RedirectResponse(exc.to, 303)
+    app.include_router(api.router)
+    _session_routes(app)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
+    return app
+
+
+def _session_routes(app: FastAPI) -> None:
+    @app.post("/api/v1/session", operation_id="signIn", response_model=SessionInfo, tags=["session"],
+              responses={401: {"model": ProblemDetails}, 422: {"model": ProblemDetails},
+                         429: {"model": ProblemDetails}})
+    async def sign_in(body: SignIn, request: Request):
+        ctx: Context = request.app.state.ctx
+        session = await pages.authenticate(ctx, request, body.user_id, body.password)
+        who = await ctx.principal(session)
+        response = JSONResponse(SessionInfo(user_id=who.user_id, display_name=who.display_name, role=who.role,
+                                            tenants=sorted(who.tenants()), csrf_token=session.csrf).model_dump())
+        pages.set_cookie(response, ctx, session)
+        return response
+
+    @app.get("/api/v1/session", operation_id="whoAmI", response_model=SessionInfo, tags=["session"],
+             responses={401: {"model": ProblemDetails}})
+    async def who_am_i(request: Request, who=Depends(principal)):
+        session = session_of(request)
+        return SessionInfo(user_id=who.user_id, display_name=who.display_name, role=who.role,
+                           tenants=sorted(who.tenants()), csrf_token=session.csrf)
+
+    @app.delete("/api/v1/session", operation_id="signOut", status_code=204, tags=["session"],
+                responses={500: {"model": ProblemDetails}})
+    async def sign_out():
+        response = JSONResponse(None, status_code=204)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Louzu API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui-5.35.0.css"></head>
+<body><div id="ui"></div><script src="/static/vendor/swagger-ui-bundle-5.35.0.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script></body></html>"""

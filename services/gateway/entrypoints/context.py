@@ -1,0 +1,80 @@
+"""What every request handler gets: the gateway's connections and services, and the signed-in
+principal (from the session cookie)."""
+from __future__ import annotations
+
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import AsyncIterator, Callable, Sequence
+
+import asyncpg
+from fastapi import Request
+from nats.aio.client import Client as NATS
+
+from shared.crypto import BlindIndex
+from shared.errors import Problem
+from services.gateway.application.access import AccessService, principal_of
+from services.gateway.domain.access import Grant, Principal
+from services.gateway.entrypoints.problems import ApiProblem
+from services.gateway.entrypoints.sessions import COOKIE, RateLimit, Session, Sessions
+
+PRINCIPAL_TTL_S = 10.0  # a revoked grant stops working within this many seconds
+
+
+@dataclass
+class Context:
+    nc: NATS
+    pool: asyncpg.Pool
+    database_url: str
+    access: AccessService
+    sessions: Sessions
+    index: BlindIndex
+    clock: Callable[[], datetime]
+    public_url: str
+    link_secret: bytes
+    limits: RateLimit = field(default_factory=RateLimit)
+    _principals: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def reader(self, tenants: Sequence[str]) -> AsyncIterator[asyncpg.Connection]:
+        """A read-only transaction that sees only these committees' rows."""
+        from shared.projections.security import tenant_transaction
+        async with self.pool.acquire() as conn:
+            async with tenant_transaction(conn, list(tenants)):
+                yield conn
+
+    async def principal(self, session: Session) -> Principal | None:
+        if session.resident:
+            tenant, compound, building, household = session.resident
+            return Principal(f"resident:{household}", f"{household} 住户", "", (
+                Grant("resident", tenant, compound, household),))
+        cached = self._principals.get(session.user_id)
+        if cached and time.monotonic() - cached[0] < PRINCIPAL_TTL_S:
+            return cached[1]
+        found = await principal_of(self.pool, session.user_id)
+        if len(self._principals) > 10_000:
+            self._principals.clear()
+        self._principals[session.user_id] = (time.monotonic(), found)
+        return found
+
+
+def context(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+def session_of(request: Request) -> Session | None:
+    return context(request).sessions.read(request.cookies.get(COOKIE))
+
+
+async def principal(request: Request) -> Principal:
+    """The signed-in principal, or 401. State-changing requests must carry the session's CSRF token."""
+    from services.gateway.entrypoints.sessions import csrf_ok
+    session = session_of(request)
+    found = await context(request).principal(session) if session else None
+    if found is None:
+        raise ApiProblem(Problem("unauthenticated", "请先登录", "sign in first"), 401)
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not csrf_ok(session, request.headers.get("X-CSRF-Token")):
+        raise ApiProblem(Problem("csrf", "页面已过期，请刷新后重试", "missing or wrong CSRF token; reload the page"), 403)
+    request.state.session = session
+    return found

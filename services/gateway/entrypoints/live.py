@@ -1,0 +1,69 @@
+"""Live updates for the town console over server-sent events. The gateway follows the town's
+committees' part of the event log; after each batch it waits for the roster read model to apply it,
+renders the overview table again and sends it. The SSE event id is the log's sequence number, so a
+browser that reconnects (Last-Event-ID) is brought up to date from where it left off."""
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator
+
+from fastapi import Request
+
+from shared.eventlog.subjects import EVENTS_STREAM, events_filter
+from shared.projections.reader import BatchReader
+from services.gateway.domain.access import Principal
+from services.gateway.entrypoints.context import context
+from services.gateway.entrypoints import labels
+
+KEEPALIVE_S = 15.0
+CATCH_UP_S = 3.0
+
+
+def sse(event: str, data: str, event_id: int | None = None) -> str:
+    head = (f"id: {event_id}\n" if event_id is not None else "") + f"event: {event}\n"
+    return head + "".join(f"data: {line}\n" for line in data.splitlines() or [""]) + "\n"
+
+
+async def _caught_up(pool, seq: int) -> None:
+    deadline = asyncio.get_running_loop().time() + CATCH_UP_S
+    while asyncio.get_running_loop().time() < deadline:
+        done = await pool.fetchval("SELECT min(last_seq) FROM louzu.projection_checkpoints "
+                                   "WHERE name = 'roster'") or 0
+        if done >= seq:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def overview_stream(request: Request, who: Principal, town: str, start: int, _page) -> AsyncIterator[str]:
+    from services.gateway.entrypoints.pages import TEMPLATES
+    from services.gateway.projections.overview import town_overview
+    ctx = context(request)
+    lang = request.cookies.get("louzu_lang", "zh")
+    template = TEMPLATES.get_template("town_table.html")
+    tenants = sorted(who.tenants())
+
+    async def render(seq: int) -> str:
+        async with ctx.reader(tenants) as conn:
+            data = await town_overview(conn, town, ctx.clock())
+        session_csrf = getattr(getattr(request.state, "session", None), "csrf", "")
+        return sse("overview", template.render(t=labels.table(lang), town=town, o=data, csrf=session_csrf), seq)
+
+    js = ctx.nc.jetstream()
+    last = start or (await js.stream_info(EVENTS_STREAM)).state.last_seq
+    yield "retry: 2000\n\n"
+    yield await render(last)
+    filters = [events_filter(tenant=t) for t in tenants] or [events_filter(tenant="nobody-here")]
+    reader = await BatchReader(ctx.nc, EVENTS_STREAM, filters, last + 1, batch=500).open()
+    try:
+        while not request.app.state.stop.is_set():
+            if await request.is_disconnected():
+                return
+            batch = await reader.next_batch(KEEPALIVE_S)
+            if not batch:
+                yield ": keep-alive\n\n"
+                continue
+            last = batch[-1].seq
+            await _caught_up(ctx.pool, last)
+            yield await render(last)
+    finally:
+        await reader.close()

@@ -1,0 +1,320 @@
+"""The consoles and phone pages, rendered on the server (Jinja2) and made live with htmx: sign-in,
+the town dispatcher's console (server-sent events), the committee console's compound and building
+pages, the resident page behind a building's QR code, and the volunteer's page. Simplified Chinese
+by default; English with /lang/en."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+
+from shared.errors import Problem
+from shared.links import open_building_token
+from services.gateway.domain.access import Principal
+from services.gateway.entrypoints import labels
+from services.gateway.entrypoints.context import Context, context, session_of
+from services.gateway.entrypoints.problems import ApiProblem, not_found
+from services.gateway.entrypoints.sessions import COOKIE, SESSION_HOURS, Session, csrf_ok
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+
+
+def set_cookie(response: Response, ctx: Context, session: Session) -> None:
+    response.set_cookie(COOKIE, ctx.sessions.dump(session), max_age=SESSION_HOURS * 3600, httponly=True,
+                        samesite="lax", secure=ctx.public_url.startswith("https"), path="/")
+
+
+async def authenticate(ctx: Context, request: Request, user_id: str, password: str) -> Session:
+    from services.gateway.application.access import sign_in
+    client = request.client.host if request.client else "?"
+    wait = ctx.limits.blocked(f"ip:{client}", f"user:{user_id}")
+    if wait:
+        raise ApiProblem(Problem("too_many_attempts", f"登录尝试过多，请 {int(wait) + 1} 秒后再试",
+                                 f"too many sign-in attempts; retry in {int(wait) + 1} s"), 429)
+    who = await sign_in(ctx.pool, user_id, password)
+    if who is None:
+        ctx.limits.failed(f"ip:{client}", f"user:{user_id}")
+        raise ApiProblem(Problem("unauthenticated", "用户名或密码错误", "wrong user id or password", "password"), 401)
+    _, session = ctx.sessions.issue(who.user_id)
+    return session
+
+
+def page(request: Request, name: str, **values) -> HTMLResponse:
+    lang = request.cookies.get("louzu_lang", "zh")
+    session = session_of(request)
+    return TEMPLATES.TemplateResponse(request, name, {"t": labels.table(lang), "lang": lang,
+                                                      "csrf": session.csrf if session else "", **values})
+
+
+async def who(request: Request) -> Principal | None:
+    session = session_of(request)
+    return await context(request).principal(session) if session else None
+
+
+async def signed_in(request: Request) -> Principal:
+    found = await who(request)
+    if found is None:
+        raise Redirect("/signin")
+    return found
+
+
+class Redirect(Exception):
+    """Raised where a page needs a signed-in user; the app answers with a redirect to sign in."""
+
+
+    def __init__(self, to: str) -> None:
+        super().__init__(to)
+        self.to = to
+
+
+def _check_csrf(request: Request, sent: str | None) -> None:
+    if not csrf_ok(session_of(request), sent or request.headers.get("X-CSRF-Token")):
+        raise ApiProblem(Problem("csrf", "页面已过期，请刷新后重试", "the page expired; reload it"), 403)
+
+
+@router.get("/")
+async def home(request: Request):
+    found = await who(request)
+    if found is None:
+        return RedirectResponse("/signin", 303)
+    if found.role == "town_dispatcher":
+        return RedirectResponse(f"/town/{quote(found.town)}", 303)
+    if found.role == "committee_cadre":
+        return RedirectResponse("/committee", 303)
+    if found.role == "volunteer":
+        return RedirectResponse("/volunteer", 303)
+    return RedirectResponse("/resident", 303)
+
+
+@router.get("/signin")
+async def signin_page(request: Request, error: str = ""):
+    return page(request, "signin.html", error=error)
+
+
+@router.post("/signin")
+async def signin_form(request: Request, user_id: str = Form(...), password: str = Form(...)):
+    ctx = context(request)
+    try:
+        session = await authenticate(ctx, request, user_id.strip(), password)
+    except ApiProblem as exc:
+        lang = request.cookies.get("louzu_lang", "zh")
+        message = exc.problem.message_zh if lang == "zh" else exc.problem.message_en
+        return page(request, "signin.html", error=message, user_id=user_id)
+    response = RedirectResponse("/", 303)
+    set_cookie(response, ctx, session)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request):
+    response = RedirectResponse("/signin", 303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{lang}")
+async def set_lang(request: Request, lang: str):
+    response = RedirectResponse(request.headers.get("referer") or "/", 303)
+    response.set_cookie("louzu_lang", "en" if lang == "en" else "zh", max_age=365 * 86400, samesite="lax")
+    return response
+
+
+# ---- town dispatcher -----------------------------------------------------------------------------
+
+async def _overview(request: Request, town: str):
+    found = await signed_in(request)
+    if "town_dispatcher" not in found.roles or found.town != town:
+        raise not_found()
+    from services.gateway.projections.overview import town_overview
+    ctx = context(request)
+    async with ctx.reader(sorted(found.tenants())) as conn:
+        return found, await town_overview(conn, town, ctx.clock())
+
+
+@router.get("/town/{town}")
+async def town_page(request: Request, town: str):
+    found, data = await _overview(request, town)
+    return page(request, "town.html", who=found, town=town, o=data)
+
+
+@router.get("/town/{town}/table")
+async def town_table(request: Request, town: str):
+    _found, data = await _overview(request, town)
+    return page(request, "town_table.html", town=town, o=data)
+
+
+@router.get("/town/{town}/events")
+async def town_events(request: Request, town: str):
+    """Server-sent events: the overview table again whenever the town's part of the log moves. The
+    event id is the log's sequence; a reconnect (Last-Event-ID) resumes from there."""
+    found, _ = await _overview(request, town)
+    from services.gateway.entrypoints.live import overview_stream
+    start = int(request.headers.get("Last-Event-ID") or 0)
+    return StreamingResponse(overview_stream(request, found, town, start, page), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.post("/town/{town}/dispatch")
+async def town_dispatch(request: Request, town: str, tenant: str = Form(...), compound: str = Form(...),
+                        request_id: str = Form(...), person_id: str = Form(...), name: str = Form(...),
+                        from_compound: str = Form(...), from_tenant: str = Form(""), csrf_token: str = Form("")):
+    found = await signed_in(request)
+    _check_csrf(request, csrf_token)
+    if not found.can("dispatchReinforcement", tenant, compound) or found.town != town:
+        raise not_found()
+    from services.gateway.entrypoints.api import command
+    await command(context(request), found, "roster", "dispatch_reinforcement", tenant, compound, None,
+                  request_id=request_id, people=[{"person_id": person_id, "name": name, "from_compound": from_compound,
+                                                  "from_tenant": from_tenant}])
+    return await town_table(request, town)
+
+
+# ---- committee console ---------------------------------------------------------------------------
+
+@router.get("/committee")
+async def committee_page(request: Request):
+    found = await signed_in(request)
+    tenants = sorted(g.tenant for g in found.grants if g.role == "committee_cadre")
+    async with context(request).reader(tenants) as conn:
+        compounds = await conn.fetch("SELECT tenant, compound, name, town FROM proj_roster.compounds "
+                                     "WHERE tenant = ANY($1) ORDER BY name", tenants)
+    return page(request, "committee.html", who=found, compounds=compounds)
+
+
+@router.get("/c/{tenant}/{compound}")
+async def compound_page(request: Request, tenant: str, compound: str):
+    found = await signed_in(request)
+    if not found.can("getBuildingRoster", tenant, compound):
+        raise not_found()
+    async with context(request).reader([tenant]) as conn:
+        name = await conn.fetchval("SELECT name FROM proj_roster.compounds WHERE tenant = $1 AND compound = $2",
+                                   tenant, compound)
+        if name is None:
+            raise not_found()
+        buildings = await conn.fetch(
+            "SELECT b.building, b.phase, b.cadre_name, (SELECT count(*) FROM proj_roster.households h "
+            "WHERE h.tenant = b.tenant AND h.compound = b.compound AND h.building = b.building) AS households, "
+            "c.town FROM proj_roster.buildings b JOIN proj_roster.compounds c USING (tenant, compound) "
+            "WHERE b.tenant = $1 AND b.compound = $2 ORDER BY length(b.building), b.building", tenant, compound)
+    return page(request, "compound.html", who=found, tenant=tenant, compound=compound, name=name, buildings=buildings)
+
+
+@router.post("/c/{tenant}/{compound}/seal")
+async def seal_form(request: Request, tenant: str, compound: str, building: str = Form(...), town: str = Form(...),
+                    reason: str = Form(...), ordered_by: str = Form(...), csrf_token: str = Form("")):
+    found = await signed_in(request)
+    _check_csrf(request, csrf_token)
+    if not found.can("sealBuilding", tenant, compound):
+        raise not_found()
+    from services.gateway.entrypoints.api import command
+    await command(context(request), found, "lockdown", "seal_building", tenant, compound, f"seal:{uuid.uuid4()}",
+                  building=building, town=town, reason=reason, ordered_by=ordered_by)
+    return RedirectResponse(f"/c/{quote(tenant)}/{quote(compound)}/b/{quote(building)}", 303)
+
+
+@router.get("/c/{tenant}/{compound}/b/{building}")
+async def building_page(request: Request, tenant: str, compound: str, building: str):
+    found = await signed_in(request)
+    if not found.can("getBuildingRoster", tenant, compound):
+        raise not_found()
+    from services.gateway.entrypoints.building import building_view
+    ctx = context(request)
+    view = await building_view(ctx, found, tenant, compound, building)
+    if view is None:
+        raise not_found()
+    await ctx.access.audit(found, tenant, compound, what=f"roster {building} console masked",
+                           operation="buildingConsole", why="committee console")
+    return page(request, "building.html", who=found, tenant=tenant, compound=compound, building=building, v=view)
+
+
+# ---- resident (QR code) --------------------------------------------------------------------------
+
+@router.get("/r/{token}")
+async def resident_link(request: Request, token: str, error: str = ""):
+    place = open_building_token(context(request).link_secret, token)
+    if place is None:
+        return page(request, "message.html", title_key="link_expired")
+    return page(request, "resident_identify.html", token=token, building=place[2], error=error)
+
+
+@router.post("/r/{token}")
+async def resident_identify(request: Request, token: str, room: str = Form(...), phone_last4: str = Form(...)):
+    ctx = context(request)
+    place = open_building_token(ctx.link_secret, token)
+    if place is None:
+        return page(request, "message.html", title_key="link_expired")
+    tenant, compound, building = place
+    client = request.client.host if request.client else "?"
+    if ctx.limits.blocked(f"ip:{client}", f"room:{tenant}:{building}:{room}"):
+        return page(request, "resident_identify.html", token=token, building=building, error_key="too_many")
+    async with ctx.reader([tenant]) as conn:
+        household = await conn.fetchval(
+            "SELECT h.household_id FROM proj_roster.households h JOIN proj_roster.residents r USING "
+            "(tenant, compound, household_id) WHERE h.tenant = $1 AND h.compound = $2 AND h.building = $3 "
+            "AND h.room = $4 AND r.status = 'living' AND r.phone_mask <> '' AND right(r.phone_mask, 4) = $5 LIMIT 1",
+            tenant, compound, building, room.strip(), phone_last4.strip())
+    if household is None:
+        ctx.limits.failed(f"ip:{client}", f"room:{tenant}:{building}:{room}")
+        return page(request, "resident_identify.html", token=token, building=building, error_key="no_match")
+    _, session = ctx.sessions.issue("", (tenant, compound, building, household))
+    response = RedirectResponse("/resident", 303)
+    set_cookie(response, ctx, session)
+    return response
+
+
+@router.get("/resident")
+async def resident_page(request: Request):
+    found = await signed_in(request)
+    from services.gateway.entrypoints.phone import resident_view
+    view = await resident_view(context(request), found)
+    if view is None:
+        raise not_found()
+    return page(request, "resident.html", who=found, v=view)
+
+
+@router.post("/resident/report")
+async def resident_report(request: Request, resident_id: str = Form(...), temperature: float = Form(...),
+                          symptoms: str = Form(""), need: str = Form(""), csrf_token: str = Form("")):
+    found = await signed_in(request)
+    _check_csrf(request, csrf_token)
+    grant = next((g for g in found.grants if g.role == "resident"), None)
+    if grant is None:
+        raise not_found()
+    session = session_of(request)
+    building = session.resident[2]
+    from services.gateway.entrypoints.api import command
+    await command(context(request), found, "lockdown", "report_resident", grant.tenant, grant.compound, None,
+                  building=building, household_id=grant.household_id, resident_id=resident_id,
+                  temperature=temperature, symptoms=symptoms, need=need)
+    return RedirectResponse("/resident?done=report", 303)
+
+
+@router.post("/resident/supplies")
+async def resident_supplies(request: Request, items: str = Form(...), category: str = Form("food"),
+                            urgency: str = Form("normal"), csrf_token: str = Form("")):
+    found = await signed_in(request)
+    _check_csrf(request, csrf_token)
+    grant = next((g for g in found.grants if g.role == "resident"), None)
+    if grant is None:
+        raise not_found()
+    from services.gateway.entrypoints.api import command
+    await command(context(request), found, "delivery", "request_delivery", grant.tenant, grant.compound, None,
+                  household_id=grant.household_id, building=session_of(request).resident[2], items=items,
+                  category=category, source="shop", urgency=urgency)
+    return RedirectResponse("/resident?done=supplies", 303)
+
+
+# ---- volunteer -----------------------------------------------------------------------------------
+
+@router.get("/volunteer")
+async def volunteer_page(request: Request):
+    found = await signed_in(request)
+    from services.gateway.entrypoints.phone import volunteer_view
+    view = await volunteer_view(context(request), found)
+    return page(request, "volunteer.html", who=found, v=view)
+
