@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages the roster printing needs: Noto Sans CJK for Simplified Chinese in
-# PDFs, and poppler-utils (pdftoppm, pdftotext) with which the tests read the PDFs back.
+# Debian packages Louzu needs beyond Python: Noto Sans CJK for Simplified Chinese in printed
+# rosters, poppler-utils (pdftoppm, pdftotext) with which the tests read the PDFs back, and
+# Chromium, the real browser the console tests drive (Playwright, executable /usr/bin/chromium).
 # Installs only what is missing; does nothing when everything is present.
 set -euo pipefail
 need=()
 fc-list 2>/dev/null | grep -q "Noto Sans CJK SC" || need+=(fonts-noto-cjk)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 dpkg -s libpango-1.0-0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
     echo "louzu: please install: ${need[*]} (apt-get install ${need[*]})" >&2

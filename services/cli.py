@@ -135,6 +135,7 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
     from services.lockdown.entrypoints.demo import DemoLockdown, wait_for_roster
     from services.registry.entrypoints.demo_cli import load_registry_demo
     from services.roster.entrypoints.demo import DemoRota
+    from services.gateway.entrypoints.demo import load_sign_ins
     compounds = await load_registry_demo(args, settings)
     if args.residents:
         return 0
@@ -151,6 +152,7 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
                                             tuple(compound.account_buildings), args.actor_id)
         rota = await DemoRota(nc, pool, compound.tenant, compound.compound, args.actor_id).run(
             tuple(compound.account_buildings))
+        await load_sign_ins(nc, "taopu", args.actor_id)
     finally:
         await pool.close()
         await nc.close()
@@ -161,6 +163,8 @@ async def cmd_demo(args, settings: PlatformSettings) -> int:
     print(f"rota: {rota['posts']} gate posts, {rota['people']} party-member volunteers in pairs and "
           f"{rota['reinforcements']} reinforcements from a neighbouring compound; {rota['gaps']} shifts short "
           f"(louzu rota gaps {compound.compound})")
+    from shared.infra.system import DEMO_SIGN_INS, read_state
+    print(f"consoles: {read_state(settings).get('http_url') or 'start louzu up'} — sign in as {DEMO_SIGN_INS}")
     return 0
 
 

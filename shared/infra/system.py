@@ -37,7 +37,7 @@ SERVICES: dict[str, list[str]] = {
 
 
 DEMO_SIGN_INS = ("taopu-dispatch / taopu-2022 (town dispatcher), yhy-cadre / yinghuayuan-2022 (committee cadre), "
-                 "yhy-volunteer / volunteer-2022 (volunteer)")
+                 "dz-zhou / volunteer-2022 (gate-post volunteer)")
 
 
 def free_port() -> int:
