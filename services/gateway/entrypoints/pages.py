@@ -44,10 +44,10 @@ async def authenticate(ctx: Context, request: Request, user_id: str, password: s
     return session
 
 
-def page(request: Request, name: str, **values) -> HTMLResponse:
+def page(request: Request, template: str, **values) -> HTMLResponse:
     lang = request.cookies.get("louzu_lang", "zh")
     session = session_of(request)
-    return TEMPLATES.TemplateResponse(request, name, {"t": labels.table(lang), "lang": lang,
+    return TEMPLATES.TemplateResponse(request, template, {"t": labels.table(lang), "lang": lang,
                                                       "csrf": session.csrf if session else "", **values})
 
 
