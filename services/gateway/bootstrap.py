@@ -25,6 +25,15 @@ from services.gateway.entrypoints.sessions import Sessions
 from services.gateway.projections.tables import GatewayProjection
 
 
+def read_models() -> list:
+    """The read models the gateway reads (its own, and the services' it shows)."""
+    from services.delivery.projections.tables import DeliveryProjection
+    from services.lockdown.projections.tables import LockdownProjection
+    from services.registry.projections.tables import RegistryProjection
+    from services.roster.projections.tables import RosterProjection
+    return [GatewayProjection(), RegistryProjection(), LockdownProjection(), DeliveryProjection(), RosterProjection()]
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -52,7 +61,8 @@ class Gateway:
         self.store = EventStore(self.nc)
         self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=8)
         async with self.pool.acquire() as conn:
-            await ensure_schema(conn, GatewayProjection(), GatewayProjection().schema)
+            for projection in read_models():  # whichever service starts first, the tables exist
+                await ensure_schema(conn, projection, projection.schema)
         self.access = AccessService(self.store, self.clock)
         if commands:
             self.server = await CommandServer(self.nc, "gateway", COMMANDS,
