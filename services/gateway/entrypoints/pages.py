@@ -311,6 +311,47 @@ async def resident_supplies(request: Request, items: str = Form(...), category: 
 
 # ---- volunteer -----------------------------------------------------------------------------------
 
+@router.get("/v/{tenant}/{compound}/rounds/{round_id}")
+async def volunteer_checkoff(request: Request, tenant: str, compound: str, round_id: str):
+    """The check-off board at the testing site: who is not yet sampled, by floor; taps queue offline."""
+    found = await signed_in(request)
+    if not found.can("checkOffSample", tenant, compound):
+        raise not_found()
+    from services.lockdown.projections import health_queries
+    async with context(request).reader([tenant]) as conn:
+        rows = await health_queries.unsampled(conn, tenant, round_id)
+    by_floor: dict[int, list[dict]] = {}
+    for r in rows:
+        by_floor.setdefault(r["floor"], []).append(r)
+    return page(request, "checkoff.html", who=found, tenant=tenant, compound=compound, round_id=round_id,
+                floors=sorted(by_floor.items(), reverse=True))
+
+
+@router.post("/volunteer/gate")
+async def volunteer_gate(request: Request, tenant: str = Form(...), compound: str = Form(...),
+                         building: str = Form(...), room: str = Form(...), direction: str = Form(...),
+                         reason: str = Form(...), csrf_token: str = Form("")):
+    """The gate log: a resident going out or coming back, found by building and room."""
+    found = await signed_in(request)
+    _check_csrf(request, csrf_token)
+    if not found.can("recordGatePass", tenant, compound):
+        raise not_found()
+    async with context(request).reader([tenant]) as conn:
+        person = await conn.fetchrow(
+            "SELECT r.resident_id, r.household_id FROM proj_roster.residents r JOIN proj_roster.households h "
+            "USING (tenant, compound, household_id) WHERE r.tenant = $1 AND r.compound = $2 AND h.building = $3 "
+            "AND h.room = $4 AND r.status = 'living' ORDER BY r.relation <> '户主' LIMIT 1",
+            tenant, compound, building, room)
+    if person is None:
+        raise ApiProblem(Problem("unknown_room", f"{building} 号楼没有 {room} 室的住户", f"no household in room {room} of "
+                                 f"building {building}", "room"), 422)
+    from services.gateway.entrypoints.api import command
+    await command(context(request), found, "lockdown", "record_gate_pass", tenant, compound, None, building=building,
+                  resident_id=person["resident_id"], household_id=person["household_id"], direction=direction,
+                  reason=reason)
+    return RedirectResponse("/volunteer?done=gate", 303)
+
+
 @router.get("/volunteer")
 async def volunteer_page(request: Request):
     found = await signed_in(request)
