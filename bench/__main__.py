@@ -1,4 +1,4 @@
-"""`python -m bench [--only append|command|replay] [--events N]` (or `make bench`): start
+"""`python -m bench [--only append|command|replay|checkoff|delivery|printing] [--events N]` (or `make bench`): start
 servers (embedded, or NATS_URL / DATABASE_URL), run the benchmarks, print a table and write
 bench/results/latest.json — a list of {"name", "value", "unit", "baseline", "ratio"}.
 See docs/benchmarks.md."""
@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from bench.common import BenchServers, Figure, print_table, say, write_results
 from shared.logging import configure_logging
 
-BENCHMARKS = ("append", "command", "replay", "checkoff", "delivery")
+BENCHMARKS = ("append", "command", "replay", "checkoff", "delivery", "printing")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,9 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def run_all(servers: BenchServers, args: argparse.Namespace) -> tuple[list[Figure], list[str]]:
-    from bench import bench_append, bench_checkoff, bench_command, bench_delivery, bench_replay
+    from bench import bench_append, bench_checkoff, bench_command, bench_delivery, bench_printing, bench_replay
     modules = {"append": bench_append, "command": bench_command, "replay": bench_replay, "checkoff": bench_checkoff,
-               "delivery": bench_delivery}
+               "delivery": bench_delivery, "printing": bench_printing}
     figures: list[Figure] = []
     failed: list[str] = []
     for name in args.only or BENCHMARKS:

@@ -3,7 +3,8 @@ default. A print with ID numbers and phones in clear needs a reason and is writt
 data access log before anything is decrypted."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 import asyncpg
@@ -14,6 +15,7 @@ from shared.errors import DomainError
 from shared.links import building_url
 from shared.logging import get_logger
 from services.roster.application.as_of import scratch_roster
+from services.roster.domain.sheet import CompoundSheets
 from services.roster.projections import queries
 
 log = get_logger("louzu.roster")
@@ -45,7 +47,8 @@ async def render(nc: NATS, dsn: str, req: PrintRequest) -> bytes:
         raise DomainError("format", f"不支持的格式「{req.fmt}」：可选 pdf、xlsx、csv",
                           f"unknown format {req.fmt!r}: pdf, xlsx or csv", "format")
     doc = await assemble(nc, dsn, req)
-    return {"pdf": printing.roster_pdf, "xlsx": printing.roster_xlsx, "csv": printing.roster_csv}[req.fmt](doc)
+    renderer = {"pdf": printing.roster_pdf, "xlsx": printing.roster_xlsx, "csv": printing.roster_csv}[req.fmt]
+    return await asyncio.to_thread(renderer, doc)  # seconds of CPU: not on the event loop
 
 
 async def assemble(nc: NATS, dsn: str, req: PrintRequest):
@@ -63,7 +66,8 @@ async def assemble(nc: NATS, dsn: str, req: PrintRequest):
         if req.as_of is None:
             return await _sheets(pool, LIVE_SCHEMA, req, now, keys)
         async with scratch_roster(nc, dsn, req.tenant, req.compound, req.as_of) as schema:
-            return await _sheets(pool, schema, req, req.as_of, keys)
+            doc = await _sheets(pool, schema, req, req.as_of, keys)
+        return _printed_at(doc, now)  # as of then, printed now
     finally:
         await pool.close()
 
@@ -84,6 +88,12 @@ async def _sheets(pool: asyncpg.Pool, schema: str, req: PrintRequest, moment: da
             raise DomainError("unknown_building", f"找不到{what}（{'当时' if req.as_of else '目前'}没有登记）",
                               f"no such {'building ' + req.building if req.building else 'compound ' + req.compound}"
                               f"{' at that time' if req.as_of else ''}", "building") from None
+
+
+def _printed_at(doc, now: datetime):
+    if isinstance(doc, CompoundSheets):
+        return replace(doc, generated_at=now, sheets=tuple(replace(s, generated_at=now) for s in doc.sheets))
+    return replace(doc, generated_at=now)
 
 
 async def _log_clear(pool: asyncpg.Pool, req: PrintRequest) -> None:
