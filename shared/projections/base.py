@@ -6,6 +6,7 @@ from typing import Protocol, Sequence
 import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
+from shared.projections.security import ensure_app_role, secure_platform, secure_schema
 
 PLATFORM_DDL = """
 CREATE SCHEMA IF NOT EXISTS louzu;
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS louzu.pii_access_log (
 
 class Projection(Protocol):
     """A read model: `name` keys its checkpoint, `schema` holds its tables, `filters` are the event
-    subjects it reads, `tables` are compared by verify."""
+    subjects it reads, `tables` are compared by verify. Optional: `indexes(schema)`, built after a
+    rebuild's bulk load, and `private_tables`, which the app role may not read (docs/security.md)."""
 
     name: str
     schema: str
@@ -61,6 +63,8 @@ async def migrate_platform(conn: asyncpg.Connection) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7301)")
         await conn.execute(PLATFORM_DDL)
+        await ensure_app_role(conn)
+        await secure_platform(conn)
 
 
 def index_ddl(projection: Projection, schema: str) -> str:
@@ -77,3 +81,5 @@ async def ensure_schema(conn: asyncpg.Connection, projection: Projection, schema
         await conn.execute(projection.ddl(schema))
         if with_indexes and index_ddl(projection, schema):
             await conn.execute(index_ddl(projection, schema))
+        await ensure_app_role(conn)
+        await secure_schema(conn, schema, getattr(projection, "private_tables", ()))  # docs/security.md
