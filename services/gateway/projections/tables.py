@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS "{s}".audit (
 
 class GatewayProjection:
     tables = ("users", "grants", "audit")
+    private_tables = ("users",)  # password hashes: never readable by the app role
 
     def __init__(self, name: str = "gateway", schema: str = "proj_gateway", tenant: str = "*") -> None:
         self.name, self.schema = name, schema
