@@ -64,6 +64,7 @@ class EmbeddedNats:
     home: Path
     port: int = field(default_factory=free_port)
     monitor_port: int = field(default_factory=free_port)
+    authorization: str = ""  # an `authorization { users = [...] }` block (shared.infra.nats_auth); empty: none
     proc: subprocess.Popen | None = None
 
     @property
@@ -75,9 +76,11 @@ class EmbeddedNats:
         store.mkdir(parents=True, exist_ok=True)
         template = (DEPLOY_DIR / "nats-server.conf").read_text()
         text = (template.replace("${PORT}", str(self.port)).replace("${MONITOR_PORT}", str(self.monitor_port))
-                .replace("${STORE_DIR}", str(store)))
+                .replace("${STORE_DIR}", str(store))) + self.authorization
         conf = self.home / "nats" / "nats-server.conf"
-        conf.write_text(text)
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the users' passwords
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
         return conf
 
     def start(self) -> "EmbeddedNats":

@@ -27,7 +27,8 @@ async def status(settings: PlatformSettings, nats_url: str, database_url: str,
                  projections: list[Projection]) -> dict:
     state = read_state(settings)
     pids = state.get("services", {})
-    report: dict = {"nats_url": nats_url, "database_url": database_url, "http_url": state.get("http_url"),
+    report: dict = {"nats_url": state.get("nats_url") if state.get("nats_creds") else nats_url,
+                    "nats_creds": state.get("nats_creds"), "database_url": database_url, "http_url": state.get("http_url"),
                     "data_dir": str(settings.home),
                     "services": {name: alive(pids.get(name)) for name in SERVICES}, "projections": {}}
     nc = await nats.connect(nats_url)

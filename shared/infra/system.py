@@ -19,7 +19,8 @@ import psutil
 
 from shared.crypto import load_or_create_secret
 from shared.eventlog.streams import ensure_streams
-from shared.infra.embedded import MIN_NATS, EmbeddedNats, EmbeddedPostgres
+from shared.infra import nats_auth
+from shared.infra.embedded import MIN_NATS, EmbeddedNats, EmbeddedPostgres, free_port
 from shared.logging import get_logger
 from shared.projections.base import Projection, ensure_schema, migrate_platform
 from shared.settings import PlatformSettings
@@ -38,13 +39,6 @@ SERVICES: dict[str, list[str]] = {
 
 DEMO_SIGN_INS = ("taopu-dispatch / taopu-2022 (town dispatcher), yhy-cadre / yinghuayuan-2022 (committee cadre), "
                  "dz-zhou / volunteer-2022 (gate-post volunteer)")
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class AlreadyRunning(RuntimeError):
@@ -71,6 +65,8 @@ def urls(settings: PlatformSettings) -> tuple[str, str]:
     """Where the servers are: the environment first, then the running `louzu up`."""
     state = read_state(settings)
     nats_url = settings.nats_url or state.get("nats_url")
+    if not settings.nats_url and state.get("nats_creds") and Path(state["nats_creds"]).exists():
+        nats_url = nats_auth.operator_url(Path(state["nats_creds"]))  # the embedded server requires users
     database_url = settings.database_url or state.get("database_url")
     if not nats_url or not database_url:
         raise SystemExit("Louzu is not running: start it with `make run` (or set NATS_URL and DATABASE_URL).\n"
@@ -106,6 +102,7 @@ class System:
     postgres: EmbeddedPostgres | None = None
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
     http_port: int = 0
+    nats_users: dict[str, str] = field(default_factory=dict)  # the embedded server's users (empty: NATS_URL given)
 
     def start_servers(self) -> tuple[str, str]:
         home = self.settings.home
@@ -115,16 +112,24 @@ class System:
             raise AlreadyRunning(f"Louzu is already running from {home} (pid {state['pid']})")
         nats_url, database_url = self.settings.nats_url, self.settings.database_url
         if not nats_url:
-            self.nats = EmbeddedNats(home).start()
+            self.nats_users = nats_auth.load_or_create(self.settings.secrets_dir, SERVICES)
+            self.nats = EmbeddedNats(home, authorization=nats_auth.authorization_block(self.nats_users)).start()
             nats_url = self.nats.url
         if not database_url:
             self.postgres = EmbeddedPostgres(home).start()
             database_url = self.postgres.url
         return nats_url, database_url
 
-    def _env(self, nats_url: str, database_url: str) -> dict:
-        return {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": database_url, "LOUZU_HOME": str(self.settings.home),
-                "LOUZU_HTTP_PORT": str(self.http_port), "LOUZU_PUBLIC_URL": self.public_url}
+    def as_user(self, nats_url: str, user: str) -> str:
+        """The NATS URL with `user`'s credentials when the embedded server requires them."""
+        if user not in self.nats_users:
+            return nats_url
+        return nats_auth.with_user(nats_url, user, self.nats_users[user])
+
+    def _env(self, nats_url: str, database_url: str, service: str) -> dict:
+        return {**os.environ, "NATS_URL": self.as_user(nats_url, service), "DATABASE_URL": database_url,
+                "LOUZU_HOME": str(self.settings.home), "LOUZU_HTTP_PORT": str(self.http_port),
+                "LOUZU_PUBLIC_URL": self.public_url}
 
     @property
     def http_url(self) -> str:
@@ -136,15 +141,18 @@ class System:
 
     def start_services(self, nats_url: str, database_url: str) -> None:
         self.http_port = self.settings.http_port or free_port()
-        env = self._env(nats_url, database_url)
         logs = self.settings.home / "logs"
         logs.mkdir(exist_ok=True)
         for name, argv in SERVICES.items():
             out = open(logs / f"{name}.log", "ab")
-            self.children[name] = subprocess.Popen(argv, env=env, stdout=out, stderr=out, start_new_session=True)
+            self.children[name] = subprocess.Popen(argv, env=self._env(nats_url, database_url, name), stdout=out,
+                                                   stderr=out, start_new_session=True)
 
     def write_state(self, nats_url: str, database_url: str) -> None:
-        state = {"pid": os.getpid(), "nats_url": nats_url, "database_url": database_url, "http_url": self.http_url,
+        creds = (str(nats_auth.write_operator_creds(self.settings.secrets_dir, nats_url, self.nats_users))
+                 if self.nats_users else None)
+        state = {"pid": os.getpid(), "nats_url": nats_url, "nats_creds": creds, "database_url": database_url,
+                 "http_url": self.http_url,
                  "services": {name: proc.pid for name, proc in self.children.items()}, "started_at": time.time()}
         self.settings.state_file.write_text(json.dumps(state, indent=2))
 
@@ -153,7 +161,7 @@ class System:
         for name, proc in list(self.children.items()):
             if proc.poll() is not None:
                 log.warning("service.restarted", service=name, exit_code=proc.returncode)
-                env = self._env(nats_url, database_url)
+                env = self._env(nats_url, database_url, name)
                 out = open(self.settings.home / "logs" / f"{name}.log", "ab")
                 self.children[name] = subprocess.Popen(SERVICES[name], env=env, stdout=out, stderr=out,
                                                        start_new_session=True)
@@ -186,7 +194,8 @@ def up(settings: PlatformSettings, projections: Sequence[Projection] = (), ready
     signal.signal(signal.SIGTERM, request_stop)
     try:
         nats_url, database_url = system.start_servers()
-        asyncio.run(prepare(nats_url, database_url, settings.secrets_dir, projections))
+        asyncio.run(prepare(system.as_user(nats_url, nats_auth.OPERATOR), database_url, settings.secrets_dir,
+                            projections))
         system.start_services(nats_url, database_url)
         system.write_state(nats_url, database_url)
         ready(f"Louzu is up — NATS {nats_url}  PostgreSQL {database_url}  data {settings.home}\n"

@@ -13,7 +13,7 @@ import pytest
 
 from shared.crypto import load_or_create_secret
 from shared.links import building_url
-from tests.support.louzu_cli import louzu, start_up, stop
+from tests.support.louzu_cli import louzu, operator_nats_url, start_up, stop
 
 pytestmark = pytest.mark.e2e
 SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
@@ -89,7 +89,7 @@ def sampled_in_log(system, round_id: str) -> int:
     import orjson
 
     async def run():
-        nc = await nats.connect(json.loads(louzu(system["home"], "status", "--json").stdout)["nats_url"])
+        nc = await nats.connect(operator_nats_url(system["home"]))
         try:
             sub = await nc.jetstream().subscribe("louzu.evt.yinghuayuan.yinghuayuan.lockdown.sampling.>",
                                                  ordered_consumer=True)

@@ -10,7 +10,7 @@ import nats
 import pytest
 
 from shared.commanding import CommandClient
-from tests.support.louzu_cli import louzu, start_up, stop
+from tests.support.louzu_cli import louzu, operator_nats_url, start_up, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,7 @@ def test_a_testing_round_on_the_demo_compound_misses_nobody(tmp_path):
     try:
         demo = louzu(home, "demo")
         assert "86 households, 174 residents" in demo.stdout and "4 buildings sealed" in demo.stdout
-        nats_url = json.loads(louzu(home, "status", "--json").stdout)["nats_url"]
+        nats_url = operator_nats_url(home)
         outcome = asyncio.run(drive(home, nats_url))
         rounds = view(home, "roster", "yinghuayuan", "e2e_41")
         assert all(r["status"] in ("sampled", "absent") for r in rounds)

@@ -19,6 +19,14 @@ def louzu(home: Path, *args: str, check: bool = True) -> subprocess.CompletedPro
     return done
 
 
+def operator_nats_url(home: Path) -> str:
+    """What a tool that reads every stream connects with: the operator credential named by
+    `louzu status --json` as `nats_creds` (the embedded server requires users)."""
+    from shared.infra.nats_auth import operator_url
+    status = json.loads(louzu(home, "status", "--json").stdout)
+    return operator_url(Path(status["nats_creds"])) if status.get("nats_creds") else status["nats_url"]
+
+
 def start_up(home: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("NATS_URL", "DATABASE_URL")}
     proc = subprocess.Popen([*LOUZU, "up"], env={**env, "LOUZU_HOME": str(home)}, stdout=subprocess.PIPE,

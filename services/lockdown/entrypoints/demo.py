@@ -58,7 +58,7 @@ class DemoLockdown:
         for b in buildings:
             reply = await self.send("seal_building", f"seal:{b}", building=b, town="taopu", ordered_by="桃浦镇防控办",
                                     reason="楼内发现阳性感染者，按镇级标准化流程实施闭环管理")
-            counts["sealed"] += bool(reply.get("ok") and reply["event_ids"])
+            counts["sealed"] += bool(reply.get("ok") and reply["event_ids"] and not reply.get("duplicate"))
             await self.send("publish_notice", f"notice:{b}", building=b, template_key="sealing_notice",
                             compound_name=self.compound_name, hotline="021-62501234")
             counts["members"] += await self._group(b)

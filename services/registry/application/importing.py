@@ -94,7 +94,7 @@ class Importer:
                 error = reply["error"]
                 outcome.refused.append((row, Problem(error["code"], error["message_zh"], error["message_en"],
                                                      error.get("field"))))
-            elif reply["event_ids"]:
+            elif reply["event_ids"] and not reply.get("duplicate"):
                 added += 1
             else:
                 outcome.unchanged += 1

@@ -52,7 +52,7 @@ async def cmd_compound(args, settings: PlatformSettings) -> int:
 
 def _print_reply(reply: dict, ok_text: str) -> int:
     if reply.get("ok"):
-        print(ok_text if reply["event_ids"] else ok_text + " (unchanged)")
+        print(ok_text if reply["event_ids"] and not reply.get("duplicate") else ok_text + " (unchanged)")
         return 0
     err = reply["error"]
     print(f"{err['message_zh']}\n{err['message_en']}", file=sys.stderr)

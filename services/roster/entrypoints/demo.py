@@ -69,7 +69,7 @@ class DemoRota:
         for day in await self._days():
             await self.send("set_standby", f"standby:{day}", day=day, person_ids=[pid for pid, _ in CADRES])
         return {"people": len(FIRST_FOUR) + len(NINE_MORE), "reinforcements": len(NEIGHBOURS),
-                "posts": len(buildings), "first_plan": first["event_ids"] != [], "request": bool(request),
+                "posts": len(buildings), "first_plan": bool(first["event_ids"]) and not first.get("duplicate"), "request": bool(request),
                 "gaps": await self._gaps()}
 
     async def _wait_for_seal(self, building: str, timeout: float = 60) -> None:

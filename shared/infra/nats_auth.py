@@ -1,0 +1,83 @@
+"""NATS users for the embedded default: one per service, whose subject permissions cover only that
+service's own subjects, and one operator for tools that must read every stream (the CLI, backups,
+audits).
+
+A service may publish events only under its own name (`louzu.evt.*.*.<service>.>`) and receive
+commands only for itself (`louzu.cmd.*.<service>.>`); the gateway, which sends the consoles'
+commands, may also publish commands. Everyone may use the JetStream API (reading the log is how
+every read model is fed) and answer the requests it receives. Passwords are random, kept in
+`<LOUZU_HOME>/secrets/nats-users.json` (owner-only), and travel inside each service's NATS_URL.
+`louzu status --json` names the operator's credential file as `nats_creds`."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import quote, urlsplit, urlunsplit
+
+OPERATOR = "operator"
+USERS_FILE = "nats-users.json"
+OPERATOR_FILE = "nats-operator.json"
+SENDS_COMMANDS = {"gateway"}
+
+
+def load_or_create(secrets_dir: Path, services: Iterable[str]) -> dict[str, str]:
+    """user → password, for the operator and every service; new services get a password."""
+    path = secrets_dir / USERS_FILE
+    users = json.loads(path.read_text()) if path.exists() else {}
+    wanted = [OPERATOR, *services]
+    if all(name in users for name in wanted):
+        return users
+    for name in wanted:
+        users.setdefault(name, secrets.token_urlsafe(24))
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    _write_private(path, json.dumps(users, indent=2))
+    return users
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    tmp.replace(path)
+
+
+def permissions(service: str) -> dict:
+    publish = [f"louzu.evt.*.*.{service}.>", "$JS.API.>", "$JS.ACK.>"]
+    if service in SENDS_COMMANDS:
+        publish.append("louzu.cmd.>")
+    return {"publish": {"allow": publish}, "subscribe": {"allow": [f"louzu.cmd.*.{service}.>", "_INBOX.>"]},
+            "allow_responses": True}
+
+
+def authorization_block(users: dict[str, str]) -> str:
+    """The `authorization { users = [...] }` section of nats-server.conf."""
+    entries = []
+    for name, password in users.items():
+        entry = {"user": name, "password": password}
+        if name != OPERATOR:
+            entry["permissions"] = permissions(name)
+        entries.append(json.dumps(entry))
+    return "authorization {\n  users = [\n    " + ",\n    ".join(entries) + "\n  ]\n}\n"
+
+
+def with_user(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{quote(user, safe='')}:{quote(password, safe='')}@{host}", parts.path,
+                       parts.query, parts.fragment))
+
+
+def write_operator_creds(secrets_dir: Path, url: str, users: dict[str, str]) -> Path:
+    """The operator's credential for tools (`nats_creds` in `louzu status --json`)."""
+    path = secrets_dir / OPERATOR_FILE
+    _write_private(path, json.dumps({"url": url, "user": OPERATOR, "password": users[OPERATOR]}, indent=2))
+    return path
+
+
+def operator_url(creds_path: Path) -> str:
+    creds = json.loads(Path(creds_path).read_text())
+    return with_user(creds["url"], creds["user"], creds["password"])
