@@ -74,7 +74,7 @@ class Gateway:
                       sessions=Sessions(load_or_create_secret(self.secrets_dir / "sessions.key")),
                       index=BlindIndex(load_or_create_secret(self.secrets_dir / "blind-index.key")),
                       clock=self.clock, public_url=self.public_url,
-                      link_secret=load_or_create_secret(self.secrets_dir / "links.key"))
+                      link_secret=load_or_create_secret(self.secrets_dir / "links.key"), secrets_dir=self.secrets_dir)
         self.app = create_app(ctx, self.stop)
         return self
 
@@ -98,4 +98,6 @@ class Gateway:
         self.stop.set()
         if self.http_server is not None:
             self.http_server.should_exit = True
+        if self.app is not None:
+            await self.app.state.ctx.close_buses()
         await shut_down(self.tasks, self.server, self.pool, self.store, self.nc)

@@ -7,6 +7,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -94,6 +95,13 @@ class EmbeddedNats:
                                      start_new_session=True)
         _wait_for_port(self.port, 20, "nats-server", self.proc)
         return self
+
+    def reload(self, authorization: str) -> None:
+        """New users (a new committee): rewrite the configuration and let the server reload it."""
+        self.authorization = authorization
+        self.render_config()
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

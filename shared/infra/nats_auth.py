@@ -3,9 +3,11 @@ service's own subjects, and one operator for tools that must read every stream (
 audits).
 
 A service may publish events only under its own name (`louzu.evt.*.*.<service>.>`) and receive
-commands only for itself (`louzu.cmd.*.<service>.>`); the gateway, which sends the consoles'
-commands, may also publish commands. Everyone may use the JetStream API (reading the log is how
-every read model is fed) and answer the requests it receives. Passwords are random, kept in
+commands only for itself (`louzu.cmd.*.<service>.>`). Each committee (tenant) has a user of its own
+that may send commands only for that committee (`louzu.cmd.<tenant>.>`): the gateway sends the
+consoles' commands through the connection of the committee they are for, and has no permission to
+send commands itself. Services may use the JetStream API (reading the log is how every read model
+is fed) and answer the requests they receive. Passwords are random, kept in
 `<LOUZU_HOME>/secrets/nats-users.json` (owner-only), and travel inside each service's NATS_URL.
 `louzu status --json` names the operator's credential file as `nats_creds`."""
 from __future__ import annotations
@@ -20,14 +22,18 @@ from urllib.parse import quote, urlsplit, urlunsplit
 OPERATOR = "operator"
 USERS_FILE = "nats-users.json"
 OPERATOR_FILE = "nats-operator.json"
-SENDS_COMMANDS = {"gateway"}
+TENANT_PREFIX = "tenant-"
 
 
-def load_or_create(secrets_dir: Path, services: Iterable[str]) -> dict[str, str]:
-    """user → password, for the operator and every service; new services get a password."""
+def tenant_user(tenant: str) -> str:
+    return TENANT_PREFIX + tenant
+
+
+def load_or_create(secrets_dir: Path, services: Iterable[str], tenants: Iterable[str] = ()) -> dict[str, str]:
+    """user → password, for the operator, every service and every tenant; new ones get a password."""
     path = secrets_dir / USERS_FILE
     users = json.loads(path.read_text()) if path.exists() else {}
-    wanted = [OPERATOR, *services]
+    wanted = [OPERATOR, *services, *(tenant_user(t) for t in tenants)]
     if all(name in users for name in wanted):
         return users
     for name in wanted:
@@ -45,11 +51,12 @@ def _write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def permissions(service: str) -> dict:
-    publish = [f"louzu.evt.*.*.{service}.>", "$JS.API.>", "$JS.ACK.>"]
-    if service in SENDS_COMMANDS:
-        publish.append("louzu.cmd.>")
-    return {"publish": {"allow": publish}, "subscribe": {"allow": [f"louzu.cmd.*.{service}.>", "_INBOX.>"]},
+def permissions(user: str) -> dict:
+    if user.startswith(TENANT_PREFIX):
+        tenant = user[len(TENANT_PREFIX):]
+        return {"publish": {"allow": [f"louzu.cmd.{tenant}.>"]}, "subscribe": {"allow": ["_INBOX.>"]}}
+    publish = [f"louzu.evt.*.*.{user}.>", "$JS.API.>", "$JS.ACK.>"]
+    return {"publish": {"allow": publish}, "subscribe": {"allow": [f"louzu.cmd.*.{user}.>", "_INBOX.>"]},
             "allow_responses": True}
 
 
@@ -76,6 +83,16 @@ def write_operator_creds(secrets_dir: Path, url: str, users: dict[str, str]) -> 
     path = secrets_dir / OPERATOR_FILE
     _write_private(path, json.dumps({"url": url, "user": OPERATOR, "password": users[OPERATOR]}, indent=2))
     return path
+
+
+def tenant_url(secrets_dir: Path, base_url: str, tenant: str) -> str | None:
+    """The URL a committee's commands go through, or None if this deployment has no users (or not
+    yet one for this tenant: `louzu up` adds it within seconds of the committee's first compound)."""
+    path = secrets_dir / USERS_FILE
+    if not path.exists():
+        return None
+    password = json.loads(path.read_text()).get(tenant_user(tenant))
+    return with_user(base_url, tenant_user(tenant), password) if password else None
 
 
 def operator_url(creds_path: Path) -> str:

@@ -156,6 +156,17 @@ class System:
                  "services": {name: proc.pid for name, proc in self.children.items()}, "started_at": time.time()}
         self.settings.state_file.write_text(json.dumps(state, indent=2))
 
+    def add_tenant_users(self, database_url: str) -> None:
+        """Give every committee with a compound its own NATS user (reloading nats-server when one is new)."""
+        if self.nats is None or not self.nats_users:
+            return
+        tenants = asyncio.run(_tenants(database_url))
+        if all(nats_auth.tenant_user(t) in self.nats_users for t in tenants):
+            return
+        self.nats_users = nats_auth.load_or_create(self.settings.secrets_dir, SERVICES, tenants)
+        self.nats.reload(nats_auth.authorization_block(self.nats_users))
+        log.info("nats.tenant_users", tenants=len(tenants))
+
     def supervise_once(self, nats_url: str, database_url: str) -> None:
         """Restart a service that died; the log and projections make restarts safe."""
         for name, proc in list(self.children.items()):
@@ -183,6 +194,15 @@ class System:
         self.settings.state_file.unlink(missing_ok=True)
 
 
+async def _tenants(database_url: str) -> list[str]:
+    conn = await asyncpg.connect(database_url, timeout=5)
+    try:
+        rows = await conn.fetch("SELECT DISTINCT tenant FROM proj_registry.compounds ORDER BY tenant")
+    finally:
+        await conn.close()
+    return [r["tenant"] for r in rows]
+
+
 def up(settings: PlatformSettings, projections: Sequence[Projection] = (), ready: callable = print) -> int:
     system = System(settings)
     stopping = {"flag": False}
@@ -202,7 +222,14 @@ def up(settings: PlatformSettings, projections: Sequence[Projection] = (), ready
               f"Services: {', '.join(system.children)}.  Ctrl-C stops everything.\n"
               f"Consoles: {system.http_url}/  (API docs {system.http_url}/docs)\n"
               f"Demo sign-ins after `louzu demo`: {DEMO_SIGN_INS}")
+        ticks = 0
         while not stopping["flag"]:
+            if ticks % 6 == 0:
+                try:
+                    system.add_tenant_users(database_url)
+                except Exception as exc:  # noqa: BLE001 - retried on the next tick; services keep running
+                    log.warning("nats.tenant_users_failed", error=type(exc).__name__)
+            ticks += 1
             time.sleep(0.5)
             system.supervise_once(nats_url, database_url)
         return 0

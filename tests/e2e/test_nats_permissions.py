@@ -1,6 +1,7 @@
 """Isolation on the bus under `louzu up`: nobody connects without a user; each service's user may
-publish only its own events and receive only its own commands; the operator credential named by
-`louzu status --json` (nats_creds) reads every stream."""
+publish only its own events and receive only its own commands; each committee's user may send
+commands only for that committee (and the gateway none of its own); the operator credential named
+by `louzu status --json` (nats_creds) reads every stream."""
 import asyncio
 import json
 import uuid
@@ -21,8 +22,11 @@ def test_each_service_s_user_reaches_only_its_own_subjects(tmp_path):
         status = json.loads(louzu(home, "status", "--json").stdout)
         assert status["nats_creds"]
         assert "@" not in status["nats_url"]  # no password in what status prints
-        users = json.loads((home / "secrets" / nats_auth.USERS_FILE).read_text())
+        louzu(home, "compound", "perm-a", "--name", "甲小区", "--town", "taopu")
+        louzu(home, "compound", "perm-b", "--name", "乙小区", "--town", "taopu")
+        users = _users_when(home, ["tenant-perm-a", "tenant-perm-b"])
         outcome = asyncio.run(_probe(status["nats_url"], users, operator_nats_url(home)))
+        outcome.update(asyncio.run(_tenant_probe(status["nats_url"], users)))
     finally:
         stop(up)
     assert outcome["anonymous"] == "refused"
@@ -30,6 +34,44 @@ def test_each_service_s_user_reaches_only_its_own_subjects(tmp_path):
     assert outcome["other_event"] == "refused"
     assert outcome["other_commands"] == "refused"
     assert outcome["operator_reads"] > 0
+    assert outcome["own_committee"] == "answered"
+    assert outcome["other_committee"] == "refused"
+    assert outcome["gateway_itself"] == "refused"
+
+
+def _users_when(home, wanted, timeout=30.0) -> dict:
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        users = json.loads((home / "secrets" / nats_auth.USERS_FILE).read_text())
+        if all(name in users for name in wanted):
+            return users
+        time.sleep(0.2)
+    raise AssertionError(f"louzu up did not add the users {wanted}")
+
+
+async def _tenant_probe(url: str, users: dict) -> dict:
+    async def ask(user: str, tenant: str) -> str:
+        try:
+            nc = await nats.connect(nats_auth.with_user(url, user, users[user]), allow_reconnect=False,
+                                    max_reconnect_attempts=0, connect_timeout=3)
+        except Exception:  # noqa: BLE001 - a user the server does not know yet
+            return "refused"
+        try:
+            await nc.request(f"louzu.cmd.{tenant}.registry.register_compound", b"{}", timeout=3)
+            return "answered"
+        except Exception:  # noqa: BLE001 - a forbidden publish never reaches a responder
+            return "refused"
+        finally:
+            await nc.close()
+    own = "refused"
+    for _ in range(20):  # the server reloads its users shortly after louzu up adds them
+        own = await ask("tenant-perm-a", "perm-a")
+        if own == "answered":
+            break
+    return {"own_committee": own,
+            "other_committee": await ask("tenant-perm-a", "perm-b"),
+            "gateway_itself": await ask("gateway", "perm-a")}
 
 
 async def _probe(url: str, users: dict, operator: str) -> dict:

@@ -20,7 +20,7 @@ async def import_sheet(ctx, who: Principal, tenant: str, compound: str, path: Pa
     if not report.ok and not skip_invalid:
         return empty
     try:
-        outcome = await Importer(RegistryClient(ctx.nc, tenant), KeyStore(ctx.pool), ctx.index, tenant, compound,
+        outcome = await Importer(RegistryClient(await ctx.bus_for(tenant), tenant), KeyStore(ctx.pool), ctx.index, tenant, compound,
                                  who.user_id).run(report, skip_invalid=skip_invalid)
     except RegistryUnavailable as exc:
         from shared.errors import DomainError

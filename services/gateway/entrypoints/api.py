@@ -52,7 +52,7 @@ async def command(ctx: Context, who: Principal, service: str, name: str, tenant:
     payload = {"command_id": command_id, "tenant": tenant, "compound": compound, "actor": who.user_id,
                **{k: v for k, v in body.items() if v is not None}}
     try:
-        reply = await CommandClient(ctx.nc, tenant, service).send(name, _json_ready(payload))
+        reply = await CommandClient(await ctx.bus_for(tenant), tenant, service).send(name, _json_ready(payload))
     except ServiceUnavailable:
         raise ApiProblem(Problem("service_unavailable", f"{service} 服务暂不可用，请稍后重试",
                                  f"the {service} service is not available; retry shortly")) from None

@@ -2,6 +2,7 @@
 principal (from the session cookie)."""
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -9,11 +10,16 @@ from datetime import datetime
 from typing import AsyncIterator, Callable, Sequence
 
 import asyncpg
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import nats
 from fastapi import Request
 from nats.aio.client import Client as NATS
 
 from shared.crypto import BlindIndex
 from shared.errors import Problem
+from shared.infra import nats_auth
 from services.gateway.application.access import AccessService, principal_of
 from services.gateway.domain.access import Grant, Principal
 from services.gateway.entrypoints.problems import ApiProblem
@@ -33,8 +39,34 @@ class Context:
     clock: Callable[[], datetime]
     public_url: str
     link_secret: bytes
+    secrets_dir: Path | None = None
     limits: RateLimit = field(default_factory=RateLimit)
     _principals: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
+    _buses: dict[str, NATS] = field(default_factory=dict)
+
+    async def bus_for(self, tenant: str) -> NATS:
+        """The connection a committee's commands go through: under `louzu up`, that committee's own
+        NATS user, which may send commands for it and nobody else (docs/security.md)."""
+        if tenant in self._buses and self._buses[tenant].is_connected:
+            return self._buses[tenant]
+        if self.secrets_dir is None or not (self.secrets_dir / nats_auth.USERS_FILE).exists():
+            return self.nc  # servers without users (NATS_URL given, tests)
+        base = self.nc.connected_url.geturl() if self.nc.connected_url else ""
+        for _ in range(40):  # a new committee's user is added within seconds of its first compound
+            url = nats_auth.tenant_url(self.secrets_dir, _without_user(base), tenant)
+            if url:
+                break
+            await asyncio.sleep(0.25)
+        else:
+            raise ApiProblem(Problem("service_unavailable", "该居委的消息通道尚未就绪，请稍后重试",
+                                     "this committee's bus user is not ready yet; retry shortly"), 503)
+        self._buses[tenant] = await nats.connect(url, name=f"louzu-gateway-{tenant}")
+        return self._buses[tenant]
+
+    async def close_buses(self) -> None:
+        for bus in self._buses.values():
+            await bus.drain()
+        self._buses.clear()
 
     @asynccontextmanager
     async def reader(self, tenants: Sequence[str]) -> AsyncIterator[asyncpg.Connection]:
@@ -57,6 +89,11 @@ class Context:
             self._principals.clear()
         self._principals[session.user_id] = (time.monotonic(), found)
         return found
+
+
+def _without_user(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, parts.query, parts.fragment))
 
 
 def context(request: Request) -> Context:
