@@ -51,14 +51,14 @@ def _users_when(home, wanted, timeout=30.0) -> dict:
 
 
 async def _tenant_probe(url: str, users: dict) -> dict:
-    async def ask(user: str, tenant: str) -> str:
+    async def ask(user: str, tenant: str, service: str = "registry") -> str:
         try:
             nc = await nats.connect(nats_auth.with_user(url, user, users[user]), allow_reconnect=False,
                                     max_reconnect_attempts=0, connect_timeout=3)
         except Exception:  # noqa: BLE001 - a user the server does not know yet
             return "refused"
         try:
-            await nc.request(f"louzu.cmd.{tenant}.registry.register_compound", b"{}", timeout=3)
+            await nc.request(f"louzu.cmd.{tenant}.{service}.probe", b"{}", timeout=3)
             return "answered"
         except Exception:  # noqa: BLE001 - a forbidden publish never reaches a responder
             return "refused"
@@ -69,8 +69,11 @@ async def _tenant_probe(url: str, users: dict) -> dict:
         own = await ask("tenant-perm-a", "perm-a")
         if own == "answered":
             break
-    return {"own_committee": own,
-            "other_committee": await ask("tenant-perm-a", "perm-b"),
+    services = ("registry", "lockdown", "delivery", "roster")
+    own_everywhere = {await ask("tenant-perm-a", "perm-a", s) for s in services}
+    other_anywhere = {await ask("tenant-perm-a", "perm-b", s) for s in services}
+    return {"own_committee": own if own_everywhere == {"answered"} else "partly",
+            "other_committee": "refused" if other_anywhere == {"refused"} else "leaked",
             "gateway_itself": await ask("gateway", "perm-a")}
 
 

@@ -318,8 +318,11 @@ async def volunteer_checkoff(request: Request, tenant: str, compound: str, round
     if not found.can("checkOffSample", tenant, compound):
         raise not_found()
     from services.lockdown.projections import health_queries
-    async with context(request).reader([tenant]) as conn:
+    ctx = context(request)
+    async with ctx.reader([tenant]) as conn:
         rows = await health_queries.unsampled(conn, tenant, round_id)
+    await ctx.access.audit(found, tenant, compound, what=f"unsampled {round_id} console", operation="checkoffBoard",
+                           why="testing check-off")
     by_floor: dict[int, list[dict]] = {}
     for r in rows:
         by_floor.setdefault(r["floor"], []).append(r)
