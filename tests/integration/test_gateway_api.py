@@ -137,3 +137,29 @@ async def test_an_unknown_path_and_no_session_are_problem_details_never_a_stack_
     assert nobody.status_code == 401 and nobody.json()["code"] == "unauthenticated"
     lost = await anonymous.get("/api/v1/nowhere")
     assert lost.status_code == 404 and "Traceback" not in lost.text
+
+
+async def test_a_scanned_sampling_code_checks_off_its_resident_and_an_unknown_code_names_the_field(system, town, nc,
+                                                                                                 db, clock):
+    from datetime import timedelta
+    from shared.commanding import CommandClient
+    cadre = await signed_in(system.app, town["cadre"])
+    tenant = town["tenant"]
+    starts = (clock() - timedelta(minutes=5)).isoformat()
+    assert (await cadre.post(path(tenant, "/rounds"), json={"round_id": "scan1", "buildings": ["41"], "site": "广场",
+                                                            "starts_at": starts})).status_code == 200
+    resident, household = await db.fetchrow("SELECT resident_id, household_id FROM proj_roster.residents "
+                                            "WHERE tenant = $1 LIMIT 1", tenant)
+    booked = await CommandClient(nc, tenant, "lockdown").send("book_sampling_code", {
+        "command_id": "book-" + resident, "tenant": tenant, "compound": "c1", "actor": "r", "round_id": "scan1",
+        "resident_id": resident, "household_id": household, "code": "SH0000000042"})
+    assert booked["ok"], booked
+    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_lockdown.sampling_codes WHERE tenant = $1 "
+                                         "AND code = 'SH0000000042'", tenant))
+    unknown = await cadre.post(path(tenant, "/rounds/scan1/samples"), json={"code": "SH9999999999", "tube_id": "T1"})
+    assert unknown.status_code == 422 and unknown.json()["field"] == "code" and unknown.json()["message_zh"]
+    scanned = await cadre.post(path(tenant, "/rounds/scan1/samples"), json={"code": "SH0000000042", "tube_id": "T1"})
+    assert scanned.status_code == 200 and scanned.json()["event_ids"]
+    row = await eventually(lambda: db.fetchrow("SELECT * FROM proj_lockdown.samples WHERE tenant = $1 "
+                                               "AND round_id = 'scan1'", tenant))
+    assert (row["resident_id"], row["method"]) == (resident, "code")

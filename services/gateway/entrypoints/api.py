@@ -158,8 +158,12 @@ async def schedule_round(tenant: str, compound: str, body: RoundBody, who: Who, 
 
 
 class CheckOffBody(BaseModel):
-    resident_id: str
-    household_id: str
+    """Who was sampled: by resident and household (a tap on the roster), or by the sampling code on
+    the resident's phone (a scan), which names them."""
+
+    resident_id: str | None = None
+    household_id: str | None = None
+    code: str | None = Field(default=None, min_length=4, max_length=64, description="a scanned sampling code")
     tube_id: str = Field(min_length=1, max_length=64)
     method: Literal["code", "roster", "door"] = "roster"
 
@@ -168,8 +172,21 @@ class CheckOffBody(BaseModel):
 async def check_off(tenant: str, compound: str, round_id: str, body: CheckOffBody, who: Who, ctx: Ctx,
                     key: IdempotencyKey = None):
     reach(who, "checkOffSample", tenant, compound)
-    return await command(ctx, who, "lockdown", "check_off_sample", tenant, compound, key, round_id=round_id,
-                         **body.model_dump())
+    fields = body.model_dump(exclude={"code"})
+    if body.code:
+        async with ctx.reader([tenant]) as conn:
+            booked = await conn.fetchrow("SELECT resident_id, household_id FROM proj_lockdown.sampling_codes "
+                                         "WHERE tenant = $1 AND round_id = $2 AND code = $3", tenant, round_id,
+                                         body.code.strip())
+        if booked is None:
+            raise ApiProblem(Problem("unknown_code", f"采样码「{body.code}」未在本轮预约，请改为点选姓名",
+                                     f"sampling code {body.code!r} is not booked in this round; tap the name instead",
+                                     "code"), 422)
+        fields.update(resident_id=booked["resident_id"], household_id=booked["household_id"], method="code")
+    elif not (body.resident_id and body.household_id):
+        raise ApiProblem(Problem("invalid_field", "请扫描采样码，或指定居民和户号",
+                                 "scan a sampling code, or name the resident and household", "code"), 422)
+    return await command(ctx, who, "lockdown", "check_off_sample", tenant, compound, key, round_id=round_id, **fields)
 
 
 class CloseRoundBody(BaseModel):

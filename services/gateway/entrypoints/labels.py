@@ -24,6 +24,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "transferred": ("转运", "Transferred"), "residents": ("人数", "Residents"), "sampled": ("已采", "Sampled"),
     "not_sampled": ("未采", "Not yet"), "due": ("截止", "Due"), "done": ("已完成", "Done"),
     "no_round": ("当前没有核酸轮次", "No testing round now"), "tube": ("试管号", "Tube"),
+    "scan_code": ("扫描或输入采样码（回车）", "Scan or type a sampling code (Enter)"),
     "pending_sync": ("待发送（离线）", "Waiting to send (offline)"), "tap_to_check": ("点击姓名核对", "Tap a name to check off"),
     "resident_page": ("居民服务", "Resident services"), "identify": ("请输入室号和手机尾号", "Enter your room and the last 4 digits of your phone"),
     "phone_last4": ("手机尾号 4 位", "Last 4 digits of phone"), "continue": ("继续", "Continue"),

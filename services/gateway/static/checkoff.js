@@ -22,7 +22,8 @@
         try {
           res = await fetch(url, {method: "POST", credentials: "same-origin",
             headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf, "Idempotency-Key": item.client_id},
-            body: JSON.stringify({resident_id: item.resident_id, household_id: item.household_id, tube_id: item.tube_id, method: "roster"})});
+            body: JSON.stringify(item.code ? {code: item.code, tube_id: item.tube_id}
+                                : {resident_id: item.resident_id, household_id: item.household_id, tube_id: item.tube_id, method: "roster"})});
         } catch (e) { break; }               // offline: keep the queue, try again later
         if (res.status >= 500 || res.status === 0) break;
         q.shift(); save(q);                   // sent (or refused with a reason shown below): drop it
@@ -38,6 +39,14 @@
               tube_id: document.getElementById("tube").value || "T001"});
       b.classList.add("done"); save(q); flush();
     });
+  });
+  var code = document.getElementById("code");
+  if (code) code.addEventListener("keydown", function (e) {   // a barcode scanner types the code and Enter
+    if (e.key !== "Enter" || !code.value.trim()) return;
+    e.preventDefault();
+    var q = load();
+    q.push({client_id: newId(), code: code.value.trim(), tube_id: document.getElementById("tube").value || "T001"});
+    code.value = ""; save(q); flush();
   });
   window.addEventListener("online", flush);
   setInterval(flush, 5000);
