@@ -204,3 +204,36 @@ def test_a_cadre_of_another_committee_gets_404_and_no_names(browser, system):
     api = other.request.get(system["url"] + "/api/v1/committees/yinghuayuan/compounds/yinghuayuan/buildings/38/roster")
     assert api.status == 404 and api.json()["code"] == "not_found"
     shot(other, "other-committee-404")
+
+
+def test_the_town_console_stays_usable_with_fifty_compounds(browser, system):
+    """A dispatcher with fifty compounds on a laptop screen: every compound on one page, one line
+    each, no sideways scrolling."""
+    import uuid as _uuid
+
+    import nats
+    from shared.commanding import CommandClient
+
+    async def register(count: int) -> None:
+        nc = await nats.connect(operator_nats_url(system["home"]))
+        try:
+            for i in range(count):
+                tenant = f"z{i:02d}{_uuid.uuid4().hex[:4]}"
+                reply = await CommandClient(nc, tenant, "registry").send("register_compound", {
+                    "command_id": f"fifty-{tenant}", "tenant": tenant, "compound": tenant, "actor": "e2e",
+                    "display_name": f"第{i + 2}小区", "town": "taopu"})
+                assert reply["ok"], reply
+        finally:
+            await nc.close()
+    have = len(query(system, "SELECT 1 FROM proj_roster.compounds WHERE town = 'taopu'"))
+    off_the_browser_loop(register(50 - have))
+    town = sign_in(browser, system, "taopu-dispatch", "taopu-2022")
+    town.wait_for_function("() => document.querySelectorAll('#town-table tbody tr[data-compound]').length >= 50",
+                           timeout=30_000)
+    rows = town.locator("#town-table tbody tr[data-compound]")
+    heights = town.evaluate("() => [...document.querySelectorAll('#town-table tbody tr[data-compound]')]"
+                            ".map(r => r.getBoundingClientRect().height)")
+    assert rows.count() >= 50 and max(heights) <= 40  # one line per compound
+    assert town.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    town.screenshot(path=str(SCREENS / "town-console-50-compounds.png"), full_page=True)
