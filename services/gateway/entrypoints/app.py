@@ -49,6 +49,17 @@ def create_app(ctx: Context, stop: asyncio.Event) -> FastAPI:
     app.state.ctx, app.state.stop = ctx, stop
     problems.install(app)
 
+    json_problem = app.exception_handlers[problems.ApiProblem]
+
+    @app.exception_handler(problems.ApiProblem)
+    async def _problem_page(request: Request, exc: problems.ApiProblem):
+        """A person on a console page gets a page in their language; tools and the API get problem+json."""
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+            return await json_problem(request, exc)
+        lang = request.cookies.get("louzu_lang", "zh")
+        message = exc.problem.message_en if lang == "en" else exc.problem.message_zh
+        return pages.page(request, "message.html", text=message, status_code=exc.status)
+
     @app.exception_handler(pages.Redirect)
     async def _to_sign_in(_request: Request, exc: pages.Redirect):
         return RedirectResponse(exc.to, 303)

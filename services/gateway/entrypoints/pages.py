@@ -44,11 +44,12 @@ async def authenticate(ctx: Context, request: Request, user_id: str, password: s
     return session
 
 
-def page(request: Request, template: str, **values) -> HTMLResponse:
+def page(request: Request, template: str, status_code: int = 200, **values) -> HTMLResponse:
     lang = request.cookies.get("louzu_lang", "zh")
     session = session_of(request)
     return TEMPLATES.TemplateResponse(request, template, {"t": labels.table(lang), "lang": lang,
-                                                      "csrf": session.csrf if session else "", **values})
+                                                      "csrf": session.csrf if session else "", **values},
+                                      status_code=status_code)
 
 
 async def who(request: Request) -> Principal | None:
