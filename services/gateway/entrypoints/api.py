@@ -52,7 +52,7 @@ async def command(ctx: Context, who: Principal, service: str, name: str, tenant:
     payload = {"command_id": command_id, "tenant": tenant, "compound": compound, "actor": who.user_id,
                **{k: v for k, v in body.items() if v is not None}}
     try:
-        reply = await CommandClient(await ctx.bus_for(tenant), tenant, service).send(name, _json_ready(payload))
+        reply = await CommandClient(await ctx.bus_for(tenant), tenant, service).send(name, _plain(payload))
     except ServiceUnavailable:
         raise ApiProblem(Problem("service_unavailable", f"{service} 服务暂不可用，请稍后重试",
                                  f"the {service} service is not available; retry shortly")) from None
@@ -61,15 +61,6 @@ async def command(ctx: Context, who: Principal, service: str, name: str, tenant:
         raise ApiProblem(Problem(err["code"], err["message_zh"], err["message_en"], err.get("field")))
     return CommandAccepted(event_ids=list(reply["event_ids"]), duplicate=bool(reply.get("duplicate")))
 
-
-def _json_ready(value):
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value
 
 
 # ---- lockdown ------------------------------------------------------------------------------------

@@ -27,14 +27,13 @@ def sse(event: str, data: str, event_id: int | None = None) -> str:
 async def _caught_up(pool, seq: int) -> None:
     deadline = asyncio.get_running_loop().time() + CATCH_UP_S
     while asyncio.get_running_loop().time() < deadline:
-        done = await pool.fetchval("SELECT min(last_seq) FROM louzu.projection_checkpoints "
-                                   "WHERE name = 'roster'") or 0
+        done = await pool.fetchval("SELECT last_seq FROM louzu.projection_checkpoints WHERE name = 'roster'") or 0
         if done >= seq:
             return
         await asyncio.sleep(0.1)
 
 
-async def overview_stream(request: Request, who: Principal, town: str, start: int, _page) -> AsyncIterator[str]:
+async def overview_stream(request: Request, who: Principal, town: str, start: int) -> AsyncIterator[str]:
     from services.gateway.entrypoints.pages import TEMPLATES
     from services.gateway.projections.overview import town_overview
     ctx = context(request)

@@ -156,7 +156,7 @@ async def town_events(request: Request, town: str):
     found, _ = await _overview(request, town)
     from services.gateway.entrypoints.live import overview_stream
     start = int(request.headers.get("Last-Event-ID") or 0)
-    return StreamingResponse(overview_stream(request, found, town, start, page), media_type="text/event-stream",
+    return StreamingResponse(overview_stream(request, found, town, start), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 

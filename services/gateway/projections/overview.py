@@ -8,8 +8,9 @@ from datetime import datetime, time, timedelta, timezone
 
 import asyncpg
 
+from services.delivery.projections.queries import OPEN
+
 SHANGHAI = timezone(timedelta(hours=8))
-OPEN_DELIVERY = ["requested", "accepted", "assigned", "picked_up", "failed"]
 
 COMPOUNDS = """
 SELECT c.tenant, c.compound, c.name, COALESCE(t.report_times, ARRAY['08:00', '14:00']) AS report_times
@@ -89,7 +90,7 @@ async def town_overview(conn: asyncpg.Connection, town: str, now: datetime) -> d
         if start is not None and c["sealed"]:
             c["unreported"] = await conn.fetchval(UNREPORTED, *key, start) or 0
     for query, args, fill in ((FEVERS, (today,), lambda c, r: c.update(fevers=r["fevers"])),
-                              (BACKLOG, (OPEN_DELIVERY,), lambda c, r: c.update(deliveries_open=r["open"],
+                              (BACKLOG, (list(OPEN),), lambda c, r: c.update(deliveries_open=r["open"],
                                                                                  oldest_delivery=r["oldest"])),
                               (GAPS, (today.date(),), lambda c, r: c.update(rota_gaps=r["gaps"]))):
         for r in await conn.fetch(query, *args):

@@ -38,14 +38,14 @@ import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from services.roster.domain.sheet import SHANGHAI
 from services.roster.domain.sheet import (FLAG_LABELS, PHASE_LABELS, REPORT_LABELS, SAMPLING_LABELS, CompoundSheets,
                                           HouseholdLine, ResidentLine, RotaCell, RotaSheet, Sheet, Totals)
 
-SHANGHAI = timezone(timedelta(hours=8))
 FONT_FAMILY = "Noto Sans CJK SC"
 _DEFAULT_FONT_FILES = {False: "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
                        True: "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"}

@@ -16,12 +16,12 @@ from shared.errors import DomainError
 from shared.eventlog.executor import CommandResult, Executor
 from shared.eventlog.store import EventStore
 from shared.eventlog.subjects import AggregateSubject, slug
+from services.roster.domain.sheet import SHANGHAI
 from services.roster.domain import duty, reinforcement
 from services.roster.domain.duty import Duty
 from services.roster.domain.reinforcement import Reinforcement
 
 SERVICE = "roster"
-SHANGHAI = timezone(timedelta(hours=8))
 DEFAULT_SHIFTS = ("08:30-12:30", "13:00-17:00")
 DEFAULT_POST_DAYS = 14
 

@@ -15,8 +15,8 @@ from shared.commanding import CommandClient, ServiceUnavailable
 from shared.crypto import load_or_create_secret
 from shared.errors import DomainError
 from shared.infra.system import urls
+from services.roster.domain.sheet import SHANGHAI
 
-SHANGHAI = timezone(timedelta(hours=8))
 S = "proj_roster"
 
 # verb → (command, help, [(argument, kind)]); kind: pos, opt, flag, int, list (comma-separated), people

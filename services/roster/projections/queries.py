@@ -3,14 +3,14 @@ from the log for an as-of roster). Totals are counted from the assembled rows, n
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 
 import asyncpg
 
 from shared.crypto import KeyErased, KeyStore, open_sealed
-from services.roster.domain.sheet import CompoundSheets, HouseholdLine, ResidentLine, Sheet, totals_of
+from services.roster.domain.sheet import SHANGHAI, CompoundSheets, HouseholdLine, ResidentLine, Sheet, totals_of
+from services.roster.projections.tables import OPEN_DELIVERY
 
-SHANGHAI = timezone(timedelta(hours=8))
 DEFAULT_REPORT_TIMES = ("08:00", "14:00")
 
 HEADER = """
@@ -50,7 +50,6 @@ SELECT round_id FROM "{s}".rounds WHERE tenant = $1 AND compound = $2 AND $3 = A
 ORDER BY starts_at DESC, round_id DESC LIMIT 1
 """
 
-OPEN_DELIVERY = ["requested", "accepted", "assigned", "picked_up", "failed"]
 
 
 class UnknownBuilding(LookupError):
@@ -80,7 +79,7 @@ async def building_sheet(conn: asyncpg.Connection, schema: str, tenant: str, com
         raise UnknownBuilding(building)
     morning, afternoon, current = windows(now, tuple(head["report_times"] or DEFAULT_REPORT_TIMES))
     round_id = await conn.fetchval(CURRENT_ROUND.format(s=s), tenant, compound, building, now) or ""
-    households = await conn.fetch(HOUSEHOLDS.format(s=s), tenant, compound, building, OPEN_DELIVERY)
+    households = await conn.fetch(HOUSEHOLDS.format(s=s), tenant, compound, building, list(OPEN_DELIVERY))
     people = await conn.fetch(RESIDENTS.format(s=s), tenant, compound, building, morning, afternoon, round_id)
     keys = await clear_with.find(tenant, [p["resident_id"] for p in people]) if clear_with else {}
     by_household: dict[str, list[ResidentLine]] = defaultdict(list)

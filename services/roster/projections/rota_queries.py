@@ -2,13 +2,13 @@
 standby list, reinforcement requests, and the one-page printable rota."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
+from services.roster.domain.sheet import SHANGHAI
 from services.roster.domain.sheet import RotaCell, RotaSheet
 
-SHANGHAI = timezone(timedelta(hours=8))
 
 
 def _day(moment: datetime | None) -> date | None:
