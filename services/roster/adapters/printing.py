@@ -5,16 +5,8 @@ Pure functions, data in and bytes out: `roster_pdf`, `roster_xlsx` and `roster_c
 Nothing is read from disk but the Noto Sans CJK fonts (found through fontconfig), and the PDF
 renderer fetches nothing at all.
 
-How the roster PDF is made fast. WeasyPrint lays out and paints every box in Python: a roster of
-550 residents as an HTML table is ~8,000 cells and takes ~10 s. So the residents' table is text:
-one block per household, one line per resident (`white-space: pre`), every cell starting at its
-column's x. The room before a cell is filled with em and half-em spaces and one short tab onto a
-tab stop (`tab-size`), counted here from the advance widths of the same font file Pango uses (read
-with fontTools). Column rules are a background image tiled down the table; unreported cells get
-an empty grey box behind them (absolutely positioned, no text box split); fever rows are bold on
-a grey band. A value too long for its column wraps onto a second line of the same row. The
-column header is an in-flow row on a building's first page and a running element in the top
-margin of the following pages (`element(head, first-except)`), so it heads every page.
+The roster PDF is planned page by page and laid out by WeasyPrint, in parallel printer processes
+when they run: `roster_pdf.py` says how and why.
 
 Characters the font does not have (a rare given-name character such as U+2B81D, a private-use
 character) would print as a box or in some other font: `unprintable()` finds them; the PDF prints
@@ -29,19 +21,17 @@ from __future__ import annotations
 
 import csv
 import functools
-import gc
 import html
 import io
-import math
 import re
 import shutil
 import subprocess
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
+from services.roster.adapters import weasy
 from services.roster.domain.sheet import SHANGHAI
 from services.roster.domain.sheet import (FLAG_LABELS, PHASE_LABELS, REPORT_LABELS, SAMPLING_LABELS, CompoundSheets,
                                           HouseholdLine, ResidentLine, RotaCell, RotaSheet, Sheet, Totals)
@@ -419,40 +409,15 @@ def _xlsx_summary(wb, ws, doc: CompoundSheets, fmt) -> None:
     ws.freeze_panes(3, 1)
 
 
-# ---- PDF: WeasyPrint -----------------------------------------------------------------------------
+# ---- PDF ----------------------------------------------------------------------------------------
 
-_render_lock = threading.Lock()
+def roster_pdf(doc: Sheet | CompoundSheets) -> bytes:
+    """The roster as an A4 portrait PDF in Simplified Chinese: per building a heading, the totals
+    box, the building's QR code and the residents floor by floor. A whole compound gets a summary
+    page first and each building on new pages. (See `roster_pdf.py` for how.)"""
+    from services.roster.adapters import roster_pdf as pdf
 
-
-@functools.cache
-def _weasy():
-    """WeasyPrint's font configuration, made once per process (fontconfig start-up is slow)."""
-    from weasyprint.text.fonts import FontConfiguration
-
-    return FontConfiguration()
-
-
-@functools.cache
-def _stylesheet(css: str):
-    from weasyprint import CSS
-
-    return CSS(string=css, font_config=_weasy())
-
-
-@functools.cache
-def _fetcher():
-    """Serves the column rules image and nothing else: a printed roster never loads anything from
-    the network or the disk, whatever a value in it says."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class Fetcher(URLFetcher):
-        def fetch(self, url, headers=None):
-            if url == "louzu:rules":
-                return URLFetcherResponse(url, _roster_layout().rules_svg,
-                                          headers={"Content-Type": "image/svg+xml"})
-            raise ValueError(f"the roster printer fetches nothing: {url[:60]}")
-
-    return Fetcher()
+    return pdf.roster_pdf(doc)
 
 
 def warm_up() -> None:
@@ -461,383 +426,6 @@ def warm_up() -> None:
     roster_pdf(Sheet(tenant="", compound="", compound_name="", building="0", cadre_name="", phase="", round_id="",
                      current_window="", generated_at=datetime.now(timezone.utc), as_of=None, masked=True,
                      resident_url="", households=()))
-
-
-def _render(document: str, css: str, *, reuse_css: bool = True) -> bytes:
-    from weasyprint import CSS, HTML
-
-    with _render_lock:  # one FontConfiguration is shared: render one document at a time
-        stylesheet = _stylesheet(css) if reuse_css else CSS(string=css, font_config=_weasy())
-        # WeasyPrint makes ~10^6 short-lived objects per roster: the cyclic garbage collector,
-        # running every few thousand allocations, costs 15-25 % of a render. Collect once after.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return HTML(string=document, url_fetcher=_fetcher()).write_pdf(stylesheets=[stylesheet],
-                                                                           font_config=_weasy())
-        finally:
-            if collecting:
-                gc.enable()
-
-
-def _html(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"</head><body>{body}</body></html>")
-
-
-# -- the aligned roster table --
-
-FONT_PX = 8 * 4 / 3           # 8 pt body text, in CSS px (WeasyPrint's unit)
-GAP_PX = 6                    # at least this much white between a cell's text and the next column
-PAD_PX = GAP_PX // 2          # a row's left padding: the text of column 0 starts here
-LINE_PT = 10.6
-PAGE_WIDTH_PX = (210 - 16) / 25.4 * 96  # A4 minus 8 mm margins
-EM_SPACE, EN_SPACE = "\u2003", "\u2002"  # 1 em and 1/2 em in Noto Sans CJK, like U+0020 (0.224 em)
-TAB_PX = 6                    # the tab grid (`tab-size`, whole px, > 1/2 em + SNAP_MIN_PX): columns start on it
-SNAP_MIN_PX = 0.3             # a tab covers at least this much (Pango moves a tab to the first stop after x)
-
-# PDF columns: (key, header, width in px — a multiple of TAB_PX, room for the longest usual value
-# plus GAP_PX at 8 pt: a 4-character name, "独居老人、慢性病", an 18-digit ID in clear, an 11-digit
-# phone); the last column takes what is left of the page. Longer values wrap inside their column.
-PDF_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("room", "室号", 36), ("name", "姓名", 54), ("sex", "性别", 30), ("age", "年龄", 30),
-    ("relation", "与户主\n关系", 42), ("flags", "标记", 96), ("id_number", "身份证号", 114),
-    ("phone", "手机", 72), ("morning", "上午", 30), ("afternoon", "下午", 30), ("sampling", "核酸", 30),
-    ("in_group", "群", 18), ("open_deliveries", "待送", 30), ("out_since", "外出", 36),
-    ("transferred_to", "转运", 0),
-)
-
-
-_AM, _PM = [k for k, _, _ in PDF_COLUMNS].index("morning"), [k for k, _, _ in PDF_COLUMNS].index("afternoon")
-
-
-@dataclass(frozen=True)
-class _Grid:
-    starts: tuple[int, ...]     # px from the text origin, on the tab grid
-    widths: tuple[float, ...]   # px
-
-    @classmethod
-    def of(cls, widths_px: Sequence[int], total_px: float) -> "_Grid":
-        starts, x = [], 0
-        for width in widths_px[:-1]:
-            assert width % TAB_PX == 0, width
-            starts.append(x)
-            x += width
-        starts.append(x)
-        widths = list(widths_px[:-1]) + [math.floor(total_px - PAD_PX - x)]
-        return cls(tuple(starts), tuple(widths))
-
-    @property
-    def total(self) -> float:
-        return self.starts[-1] + self.widths[-1]
-
-    def rule_xs(self) -> list[float]:
-        """x of each vertical rule from the row's left edge: the table's edges and between columns."""
-        inner = [PAD_PX + s - GAP_PX / 2 for s in self.starts[1:]]
-        return [0.3] + inner + [PAD_PX + self.total - GAP_PX / 2 - 0.3]
-
-    @property
-    def width(self) -> float:
-        return PAD_PX + self.total
-
-    def rules_svg(self, height: int = 400) -> bytes:
-        """The vertical column rules as an SVG tile, repeated down the table (vector: crisp in print
-        and light for viewers; WeasyPrint draws it once per page)."""
-        path = "".join(f"M{x:.2f} 0V{height}" for x in self.rule_xs())
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width:.2f}" height="{height}" '
-                f'viewBox="0 0 {self.width:.2f} {height}"><path d="{path}" stroke="#000" stroke-width="0.4" '
-                f'fill="none"/></svg>').encode()
-
-    def cell_box(self, col: int) -> tuple[float, float]:
-        """(x, width) in px of the inside of column `col`'s cell, just clear of its rules."""
-        return PAD_PX + self.starts[col] - GAP_PX / 2 + 0.7, self.widths[col] - 1.4
-
-
-class _Aligner:
-    """Builds rows of text whose cells start at the grid's column starts, wrapping a value too long
-    for its column onto further lines of the row. Widths come from the font's advance widths (the
-    same file Pango uses), so the position reached after each cell is known to a hundredth of a px;
-    `_pad` fills the room up to the next column."""
-
-    def __init__(self, grid: _Grid, font_px: float) -> None:
-        self.grid, self.font_px = grid, font_px
-        self.regular, self.bold = _face(False), _face(True)
-
-    def wrap(self, text: str, width_px: float, bold: bool) -> list[str]:
-        if "\n" in text:
-            return [line for part in text.split("\n") for line in self.wrap(part, width_px, bold)]
-        face = self.bold if bold else self.regular
-        px = self.font_px
-        if face.width(text) * px <= width_px:
-            return [text]
-        lines, line, used, adv = [], [], 0.0, face.advances
-        for ch in text:
-            w = adv.get(ord(ch), 1.0) * px
-            if line and used + w > width_px:
-                # break after the last separator of the line if there is one, else here
-                cut = max((i for i, c in enumerate(line) if c in " 、,/"), default=-1)
-                if 0 < cut < len(line) - 1:
-                    rest = line[cut + 1:]
-                    lines.append("".join(line[:cut + 1]).rstrip())
-                    line, used = rest, sum(adv.get(ord(c), 1.0) * px for c in rest)
-                else:
-                    lines.append("".join(line))
-                    line, used = [], 0.0
-            line.append(ch)
-            used += w
-        if line:
-            lines.append("".join(line))
-        return lines
-
-    def row(self, cells: Sequence[str], bold: bool = False) -> tuple[str, int]:
-        """The escaped text of one row (lines joined by newlines) and its number of lines."""
-        grid, face, px = self.grid, (self.bold if bold else self.regular), self.font_px
-        columns: list[list[str]] = []
-        for text, width in zip(cells, grid.widths):
-            columns.append(self.wrap(text, width - GAP_PX, bold) if text else [])
-        height = max(1, max(len(c) for c in columns))
-        lines = []
-        for n in range(height):
-            parts, x = [], 0.0  # x in px
-            for col, wrapped in enumerate(columns):
-                if n >= len(wrapped):
-                    continue
-                text = wrapped[n]
-                start = grid.starts[col]
-                if start > x:
-                    parts.append(self._pad(round((start - x) / px, 4), px))
-                    x = start
-                parts.append(html.escape(text, quote=False))
-                x += face.width(text) * px
-            lines.append("".join(parts))
-        return "\n".join(lines), height
-
-    @staticmethod
-    @functools.lru_cache(maxsize=8192)
-    def _pad(gap: float, px: float) -> str:
-        """What fills `gap` em up to the next column start: whole and half em spaces to within
-        half an em of it, then one tab onto the column start, which is on the tab grid. (WeasyPrint
-        70 draws a tab 2.4 % wider than Pango lays it out: a tab of at most half an em is off by
-        at most 0.13 px, where a tab across the whole gap would shift the columns by pixels.)"""
-        halves = max(0, int((gap - SNAP_MIN_PX / px) * 2))
-        return EM_SPACE * (halves // 2) + EN_SPACE * (halves % 2) + "\t"
-
-
-def _qr_svg(url: str, size_mm: float = 26) -> str:
-    """The building's QR code as inline SVG: one path of horizontal runs (no raster)."""
-    import qrcode
-
-    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    qr.add_data(url)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()
-    n = len(matrix)
-    runs = []
-    for y, line in enumerate(matrix):
-        x = 0
-        while x < n:
-            if line[x]:
-                start = x
-                while x < n and line[x]:
-                    x += 1
-                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_mm}mm" height="{size_mm}mm" '
-            f'viewBox="0 0 {n} {n}" shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
-            f'<path d="{"".join(runs)}" fill="#000"/></svg>')
-
-
-@dataclass(frozen=True)
-class _RosterLayout:
-    grid: _Grid
-    aligner: _Aligner
-    css: str
-    rules_svg: bytes
-
-
-@functools.cache
-def _roster_layout() -> _RosterLayout:
-    """Computed once per process: the column grid, the aligner (font metrics), the stylesheet."""
-    grid = _Grid.of([width for _, _, width in PDF_COLUMNS], PAGE_WIDTH_PX)
-    return _RosterLayout(grid, _Aligner(grid, FONT_PX), _roster_css(grid), grid.rules_svg())
-
-
-def _roster_css(grid: _Grid) -> str:
-    rules = f'url("louzu:rules") 0 0 / {grid.width:.2f}px 400px repeat-y'  # few, tall tiles
-    return f"""
-@page {{
-  size: A4 portrait; margin: 22mm 8mm 13mm 8mm;
-  @top-left {{ content: element(head, first-except); width: 100%; vertical-align: bottom; }}
-  @bottom-center {{ content: string(title) "　　第 " counter(page) " 页 / 共 " counter(pages) " 页　　" string(mask);
-                    font-size: 7.5pt; width: 100%; }}
-}}
-@page cover {{ @top-left {{ content: none; }} }}
-html {{ font-family: "{FONT_FAMILY}"; font-size: 8pt; line-height: {LINE_PT}pt; color: #000; }}
-body {{ margin: 0; }}
-h1 {{ font-size: 15pt; line-height: 20pt; margin: 0 0 2pt 0; string-set: title content(); }}
-p {{ margin: 0 0 1.5pt 0; }}
-.cover {{ page: cover; }}
-.sheet {{ break-before: page; }}
-.first {{ break-before: auto; }}
-.meta {{ font-size: 9pt; line-height: 13pt; }}
-.mask {{ string-set: mask content(); font-weight: bold; border: 0.8pt solid #000; padding: 0 3pt; }}
-.asof {{ font-size: 11pt; line-height: 16pt; font-weight: bold; border: 1.5pt solid #000; padding: 2pt 5pt;
-         margin: 3pt 0; background: #e6e6e6; }}
-.missing {{ font-size: 9pt; border: 1pt dashed #000; padding: 2pt 4pt; margin: 3pt 0; }}
-.top {{ width: 100%; table-layout: fixed; border-collapse: collapse; margin: 2pt 0 5pt 0; }}
-.top td {{ vertical-align: top; padding: 0; }}
-.qr {{ text-align: center; font-size: 7.5pt; line-height: 9pt; }}
-.tot {{ table-layout: fixed; width: 100%; border-collapse: collapse; margin-top: 4pt; }}
-.tot td, .tot th {{ border: 0.8pt solid #000; text-align: center; padding: 1pt 0; }}
-.tot th {{ font-size: 8pt; font-weight: normal; background: #e6e6e6; }}
-.tot td {{ font-size: 13pt; line-height: 17pt; font-weight: bold; }}
-.run {{ position: running(head); }}
-.runtitle {{ font-size: 9pt; font-weight: bold; line-height: 12pt; }}
-.rows {{ background: {rules}; border-bottom: 0.8pt solid #000; }}
-.r {{ white-space: pre; tab-size: {TAB_PX}px; padding-left: {PAD_PX}px; }}
-.ch {{ font-weight: bold; background: {rules}, #d9d9d9; border-top: 0.8pt solid #000;
-       border-bottom: 0.8pt solid #000; }}
-.fl {{ font-weight: bold; background: #ececec; border-top: 0.8pt solid #000; padding-left: {PAD_PX}px;
-       break-after: avoid; }}
-.hh {{ white-space: pre; tab-size: {TAB_PX}px; padding-left: {PAD_PX}px; break-inside: avoid;
-       border-top: 0.8pt solid #000; }}
-.fv {{ font-weight: bold; background: #bdbdbd; }}
-.hm {{ position: relative; }}
-.m {{ position: absolute; z-index: -1; top: 0; height: {LINE_PT}pt; background: #c4c4c4; }}
-.ma {{ left: {grid.cell_box(_AM)[0]:.2f}px; width: {grid.cell_box(_AM)[1]:.2f}px; }}
-.mp {{ left: {grid.cell_box(_PM)[0]:.2f}px; width: {grid.cell_box(_PM)[1]:.2f}px; }}
-{"".join(f".l{n} {{{{ top: {n * LINE_PT:.2f}pt; }}}}" for n in range(1, 16))}
-.sum {{ width: 100%; table-layout: fixed; border-collapse: collapse; margin-top: 6pt; }}
-.sum th, .sum td {{ border: 0.6pt solid #000; padding: 1.5pt 2pt; text-align: center; }}
-.sum th {{ background: #d9d9d9; }}
-.sum .total td {{ font-weight: bold; background: #ececec; border-top: 1.2pt solid #000; }}
-"""
-
-
-def roster_pdf(doc: Sheet | CompoundSheets) -> bytes:
-    """The roster as an A4 portrait PDF in Simplified Chinese: per building a heading, the totals
-    box, the building's QR code and the residents floor by floor. A whole compound gets a summary
-    page first and each building on a new page."""
-    layout = _roster_layout()
-    clean = _Printable()
-    parts = []
-    if isinstance(doc, CompoundSheets):
-        parts.append(_cover_html(doc, clean))
-        for sheet in doc.sheets:
-            parts.append(_sheet_html(sheet, layout.aligner, clean, first=False))
-        title = f"{doc.compound_name} 楼组表"
-    else:
-        parts.append(_sheet_html(doc, layout.aligner, clean, first=True))
-        title = f"{_title(doc)} 楼组表"
-    return _render(_html(clean.substitute(title), "".join(parts)), layout.css)
-
-
-def _cover_html(doc: CompoundSheets, clean: _Printable) -> str:
-    e = html.escape
-    masked = all(s.masked for s in doc.sheets)
-    as_of = next((s.as_of for s in doc.sheets if s.as_of is not None), None)
-    head = "".join(f"<th>{e(label)}</th>" for _, label in TOTAL_LABELS)
-    rows = []
-    for s in doc.sheets:
-        figures = "".join(f"<td>{getattr(s.totals, f)}</td>" for f, _ in TOTAL_LABELS)
-        rows.append(f"<tr><td>{e(clean(s.building, '楼号'))}号楼</td><td>{e(clean(s.cadre_name, '包干干部'))}</td>"
-                    f"{figures}</tr>")
-    total = "".join(f"<td>{getattr(doc.totals, f)}</td>" for f, _ in TOTAL_LABELS)
-    asof = f'<p class="asof">{e(_as_of_text(as_of))}</p>' if as_of else ""
-    return (f'<section class="cover"><h1>{e(clean(doc.compound_name, "小区名称"))} 楼组表汇总</h1>'
-            f'<p class="meta">共 {len(doc.sheets)} 栋楼　生成时间 {_stamp(doc.generated_at)}　'
-            f'<span class="mask">{MASKED_LABEL if masked else CLEAR_LABEL}</span></p>{asof}'
-            f'<table class="sum"><colgroup><col style="width: 9%"><col style="width: 11%"></colgroup>'
-            f"<thead><tr><th>楼号</th><th>包干干部</th>{head}</tr></thead><tbody>{''.join(rows)}"
-            f'<tr class="total"><td>合计</td><td></td>{total}</tr></tbody></table></section>')
-
-
-def _sheet_html(sheet: Sheet, tabs: _Aligner, clean: _Printable, first: bool) -> str:
-    """One building: heading, totals box and QR code, the column header, the residents."""
-    e = html.escape
-    found_before = len(clean.found)
-    title = clean(_title(sheet), "楼号/小区名称")
-    cadre = clean(sheet.cadre_name, "包干干部") or "—"
-    round_id = clean(sheet.round_id, "核酸轮次") or "无"
-    phase = PHASE_LABELS.get(sheet.phase, sheet.phase)
-    mask = MASKED_LABEL if sheet.masked else CLEAR_LABEL
-    header, _ = tabs.row([h for _, h, _ in PDF_COLUMNS], bold=True)
-    rows = _rows_html(sheet, tabs, clean)
-
-    totals_head = "".join(f"<th>{label}</th>" for _, label in TOTAL_LABELS)
-    totals = "".join(f"<td>{getattr(sheet.totals, f)}</td>" for f, _ in TOTAL_LABELS)
-    asof = f'<p class="asof">{e(_as_of_text(sheet.as_of))}</p>' if sheet.as_of is not None else ""
-    qr = f"{_qr_svg(sheet.resident_url)}<br>{QR_CAPTION}" if sheet.resident_url else ""
-    missing = ""
-    found = clean.found[found_before:]
-    if found:
-        listed = "；".join(f"{e(f.where)}：{f.code}" for f in found[:40])
-        more = f" 等 {len(found)} 处" if len(found) > 40 else ""
-        missing = f'<p class="missing">以下字符字库中没有，已印作 [U+编码]，请手工补写：{listed}{more}</p>'
-    return (
-        f'<section class="sheet{" first" if first else ""}">'
-        f'<table class="top"><colgroup><col><col style="width: 32mm"></colgroup><tr><td>'
-        f"<h1>{e(title)} 楼组表</h1>"
-        f'<p class="meta">包干干部 {e(cadre)}　{e(phase)}　核酸轮次 {e(round_id)}　<span class="mask">{mask}</span></p>'
-        f'<p class="meta">生成时间 {_stamp(sheet.generated_at)}</p>{asof}'
-        f'<table class="tot"><tr>{totals_head}</tr><tr>{totals}</tr></table>'
-        f'</td><td class="qr">{qr}</td></tr></table>{missing}'
-        f'<div class="run"><div class="runtitle">{e(title)} 楼组表　{mask}</div><div class="r ch">{header}</div></div>'
-        f'<div class="r ch">{header}</div>'
-        f'<div class="rows">{rows}</div></section>'
-    )
-
-
-def _rows_html(sheet: Sheet, tabs: _Aligner, clean: _Printable) -> str:
-    """A row per floor ("3 楼"), then a block per household with a line per resident (two if a
-    value wraps) in one text. Fever residents are bold on a grey band; an unreported report gets
-    an empty grey box behind its cell (absolutely positioned at line k: the text is not split)."""
-    keys = [k for k, _, _ in PDF_COLUMNS]
-    today = _local(sheet.generated_at).date()
-    opened = _windows_open(sheet.current_window)
-    several = _several_entrances(sheet)
-    unreported = REPORT_LABELS[""]
-    blank = [""] * len(keys)
-    out: list[str] = []
-    append = out.append
-    for floor, households in sheet.floors():
-        append(f'<div class="fl">{floor} 楼</div>')
-        for h in households:
-            room = _room(h, several)
-            where_room = clean(room, "室号")
-            if not h.residents:
-                text, _ = tabs.row([where_room, "(无登记住户)"] + blank[2:])
-                append(f'<div class="hh">{text}</div>')
-                continue
-            texts, marks, line = [], [], 0
-            for i, r in enumerate(h.residents):
-                where = f"{room} {r.name}"
-                am, pm = _report(r, "morning", opened), _report(r, "afternoon", opened)
-                fever = "fever" in (r.morning, r.afternoon)
-                values = [
-                    where_room if i == 0 else "", clean(r.name, where), SEX_LABELS.get(r.sex, clean(r.sex, where)),
-                    "" if r.age is None else str(r.age), clean(r.relation, where), clean(_flags(r.flags), where),
-                    clean(r.id_number, where), clean(r.phone, where), am, pm,
-                    SAMPLING_LABELS.get(r.sampling, clean(r.sampling, where)),
-                    IN_GROUP_MARKS[h.in_group] if i == 0 else "",
-                    str(h.open_deliveries) if i == 0 and h.open_deliveries else "",
-                    _out_since(r.out_since, today), clean(r.transferred_to, where),
-                ]
-                if fever:
-                    text, height = tabs.row(values, bold=True)
-                    texts.append(f'<b class="fv">{text}</b>')
-                else:
-                    text, height = tabs.row(values)
-                    texts.append(text)
-                    for value, cls in ((am, "ma"), (pm, "mp")):
-                        if value == unreported:
-                            marks.append(f'<i class="m {cls} l{line}"></i>' if line < 16 else
-                                         f'<i class="m {cls}" style="top: {line * LINE_PT:.2f}pt"></i>')
-                line += height
-            opening = '<div class="hh hm">' + "".join(marks) if marks else '<div class="hh">'
-            append(opening + "\n".join(texts) + "</div>")
-    return "".join(out)
 
 
 # ---- the duty rota: one A4 landscape page --------------------------------------------------------
@@ -914,4 +502,4 @@ td.gap b {{ font-weight: bold; }}
            f'<table><thead><tr><th class="day" rowspan="2">日期</th>{posts_head}</tr><tr>{shifts_head}</tr></thead>'
            f"<tbody>{''.join(body)}</tbody></table>"
            f'<p class="standby"><b>24小时待命</b>　{standby_text}</p>')
-    return _render(_html(title, doc), css, reuse_css=False)
+    return weasy.render(weasy.page(title, doc), css, cache_css=False)
