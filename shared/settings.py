@@ -20,6 +20,9 @@ class PlatformSettings(BaseSettings):
                            description="port of the consoles and API; 0: a free one (louzu up prints it)")
     public_url: str = Field(default="http://localhost:8080", alias="LOUZU_PUBLIC_URL",
                             description="address residents reach the consoles at (printed in building QR codes)")
+    print_workers: int | None = Field(default=None, alias="LOUZU_PRINT_WORKERS",
+                                      description="printer processes the gateway keeps for roster PDFs; "
+                                                  "unset: 2 on a machine with 2 or more cores; 0: print in-process")
 
     @property
     def home(self) -> Path:

@@ -11,6 +11,9 @@ from shared.projections.base import migrate_platform
 from tests.support.servers import new_tenant, start_servers
 
 configure_logging("warning", json=True)
+# Gateways under test print in their own process (no printer processes to start and warm in every
+# test); tests/unit/test_roster_printing.py starts printer processes itself.
+os.environ.setdefault("LOUZU_PRINT_WORKERS", "0")
 
 
 @pytest.fixture(scope="session")

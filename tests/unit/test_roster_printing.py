@@ -17,12 +17,15 @@ import pytest
 from PIL import Image
 
 from services.roster.adapters import printing
+from services.roster.adapters import roster_pdf as roster_pdf_module
+from services.roster.adapters.weasy import PaginationDrift
 from services.roster.adapters.printing import (roster_csv, roster_pdf, roster_xlsx, rota_pdf, unprintable)
 from services.roster.domain.sheet import (CompoundSheets, HouseholdLine, ResidentLine, RotaCell, RotaSheet, Sheet,
                                           totals_of)
 
-pytestmark = pytest.mark.skipif(not all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdftoppm", "pdfinfo")),
-                                reason="poppler-utils not installed (deploy/system-packages.sh)")
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("pdftotext", "pdffonts", "pdftoppm", "pdfinfo", "zbarimg")),
+    reason="poppler-utils or zbar-tools not installed (deploy/system-packages.sh)")
 
 GENERATED = datetime(2026, 4, 2, 6, 5, tzinfo=timezone.utc)  # 14:05 in Shanghai
 RARE = "\U0002B81D"  # a CJK Extension D character Noto Sans CJK does not have
@@ -205,9 +208,64 @@ def test_the_fever_row_is_shaded(sheet, sheet_pdf, tmp_path):
     assert mean(fever) < mean(normal) - 25, (mean(fever), mean(normal))
 
 
-def test_unreported_cells_are_marked(sheet_pdf):
-    text = pdf_text(sheet_pdf, first=1, last=1)
-    assert "未报" in text
+def test_unreported_cells_are_marked(sheet_pdf, tmp_path):
+    """"未报" is printed on a grey box: its cell is darker than a reported "正常" in the same column."""
+    ws = words(sheet_pdf, 1)
+    afternoon = next(w for w in ws if w[0] == "下午")
+    late = [w for w in ws if w[0] == "未报" and abs(w[1] - afternoon[1]) < 0.5]
+    column = [w for w in ws if w[0] == "正常" and abs(w[1] - afternoon[1]) < 0.5]
+    assert late and column
+    run("pdftoppm", "-r", "72", "-gray", "-f", "1", "-l", "1", str(sheet_pdf), str(tmp_path / "u"))
+    image = Image.open(next(tmp_path.glob("u*.pgm")))
+
+    def lightness(word) -> float:  # the cell around the word, without the word's own ink
+        _, x0, y0, x1, y1 = word
+        strip = image.crop((int(x1) + 1, int(y0) + 1, int(x1) + 4, int(y1) - 1))
+        data = list(strip.getdata())
+        return sum(data) / len(data)
+
+    assert lightness(late[0]) < lightness(column[0]) - 30, (lightness(late[0]), lightness(column[0]))
+
+
+def test_the_qr_code_scans_to_the_buildings_resident_page(sheet, sheet_pdf, tmp_path):
+    run("pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", str(sheet_pdf), str(tmp_path / "q"))
+    scanned = run("zbarimg", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", str(next(tmp_path.glob("q*.png"))))
+    assert scanned.strip() == sheet.resident_url
+
+
+# ---- the page plan --------------------------------------------------------------------------------
+
+def test_households_stay_whole_and_a_floor_heading_never_ends_a_page(tmp_path):
+    big = HouseholdLine("4-1-201", "1", "201", 2, True, 0, tuple(person(5000 + i) for i in range(90)))
+    sheet = building("4", 60, special=False, extra=(big,))
+    _, pages = roster_pdf_module.plan(sheet)
+
+    def pages_of(h: HouseholdLine) -> set[int]:
+        return {n for n, page in enumerate(pages) for r in h.residents for line in page.lines
+                if r.id_number in line.text}
+
+    for page in pages:
+        assert page.top_lines + len(page.lines) <= roster_pdf_module.LINES_PER_PAGE
+        assert page.lines[-1].kind != "floor", "a floor heading at the foot of a page"
+        assert any(line.kind == "head" for line in page.lines), "a page without the column header"
+    for h in sheet.households:
+        assert pages_of(h), f"{h.room} not printed"
+        if h is not big:
+            assert len(pages_of(h)) == 1, f"{h.room} split over pages {sorted(pages_of(h))}"
+    assert len(pages_of(big)) == 2  # 90 people are taller than a page: cut once
+    path = tmp_path / "big.pdf"
+    path.write_bytes(roster_pdf(sheet))  # WeasyPrint agrees with the plan (else PaginationDrift)
+    assert page_count(path) == len(pages)
+    text = pdf_text(path)
+    assert all(r.id_number in text for h in sheet.households for r in h.residents)
+
+
+def test_a_page_plan_that_does_not_fit_is_refused_not_misnumbered(monkeypatch):
+    """If WeasyPrint's pages ever differed from the plan, page numbers would be wrong: the print
+    fails instead. (Planning 90 lines on a page that holds 73 shows the check works.)"""
+    monkeypatch.setattr(roster_pdf_module, "LINES_PER_PAGE", 90)
+    with pytest.raises(PaginationDrift):
+        roster_pdf(building("5", 60, special=False))
 
 
 # ---- characters the font does not have ----------------------------------------------------------

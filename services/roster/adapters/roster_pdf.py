@@ -27,6 +27,7 @@ Characters the font does not have are printed as "[U+XXXX]" and listed under the
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import io
 import math
@@ -224,6 +225,7 @@ class _Page:
     top_lines: int = 0
     lines: list[_Line] = field(default_factory=list)
     outline: str = ""              # a bookmark to this page
+    images: dict[str, bytes] = field(default_factory=dict)  # the heading block's images (the QR code)
     number: int = 0
     of: int = 0
 
@@ -282,7 +284,11 @@ def _building_pages(sheet: Sheet, clean: _Printable) -> list[_Page]:
     totals_head = "".join(f"<th>{label}</th>" for _, label in TOTAL_LABELS)
     totals = "".join(f"<td>{getattr(sheet.totals, f)}</td>" for f, _ in TOTAL_LABELS)
     asof = f'<p class="asof">{e(_as_of_text(sheet.as_of))}</p>' if sheet.as_of is not None else ""
-    qr = f"{_qr_svg(sheet.resident_url)}<br>{QR_CAPTION}" if sheet.resident_url else ""
+    images = {}
+    if sheet.resident_url:
+        images[f"louzu:qr/{hashlib.sha256(sheet.resident_url.encode()).hexdigest()[:16]}.png"] = \
+            _qr_png(sheet.resident_url)
+    qr = "".join(f'<img class="code" src="{name}" alt="">' for name in images) + f"<br>{QR_CAPTION}" if images else ""
     top, top_lines = _heading_block(
         TOP_LINES + (AS_OF_LINES if asof else 0),
         f'<table class="head"><colgroup><col><col style="width: 32mm"></colgroup><tr><td>'
@@ -296,7 +302,7 @@ def _building_pages(sheet: Sheet, clean: _Printable) -> list[_Page]:
     runs = _paginate(units, LINES_PER_PAGE - top_lines - len(notes) - len(header),
                      LINES_PER_PAGE - len(continued) - len(header))
     pages = [_Page(f"{title} 楼组表", mask, aligner.grid, top, top_lines, notes + header + runs[0],
-                   outline=f"{title} 楼组表")]
+                   outline=f"{title} 楼组表", images=images)]
     pages += [_Page(f"{title} 楼组表", mask, aligner.grid, lines=continued + header + run) for run in runs[1:]]
     return pages
 
@@ -392,50 +398,46 @@ def _css_string(text: str) -> str:
 
 
 def _background(page: _Page) -> bytes:
-    """The page's rules and grey bands as one SVG, as tall as its block of lines."""
+    """The page's rules and grey bands as one SVG, as tall as its block of lines. WeasyPrint parses
+    SVG paths in Python, command by command, so everything is as few commands as it can be: a band
+    is one stroke as thick as a line, the column rules run the whole table and the floor headings'
+    bands are painted over them."""
     grid, lines = page.grid, page.lines
     line_px = LINE_PT * PX_PER_PT
     width, height = grid.width, len(lines) * line_px
-    fills: dict[str, list[str]] = {}
-    rules: list[str] = []       # horizontal, 0.8 pt
-    columns: list[str] = []     # vertical, 0.4 pt
-    notes: list[int] = []
-
-    def band(color: str, x: float, y: float, w: float) -> None:
-        fills.setdefault(color, []).append(f"M{x:.2f} {y:.2f}h{w:.2f}v{line_px:.2f}h{-w:.2f}z")
-
-    segment_start = None
+    under: dict[str, list[str]] = {}   # bands under the column rules
+    over: list[str] = []               # floor headings: over them
+    rules: list[str] = []              # horizontal rules
+    table = [i for i, line in enumerate(lines) if line.kind in TABLE or line.kind == "floor"]
+    notes = [i for i, line in enumerate(lines) if line.kind == "note"]
+    previous = ""
     for i, line in enumerate(lines):
         y = i * line_px
-        previous = lines[i - 1].kind if i else ""
-        if line.kind in GREY:
-            band(GREY[line.kind], 0, y, width)
+        middle = f"{y + line_px / 2:.1f}"
+        if line.kind == "floor":
+            over.append(f"M0 {middle}h{width:.1f}")
+        elif line.kind in GREY:
+            under.setdefault(GREY[line.kind], []).append(f"M0 {middle}h{width:.1f}")
         for col in line.marks:
             x, w = grid.cell_box(col)
-            band(UNREPORTED_GREY, x, y, w)
-        if line.kind == "note":
-            notes.append(i)
+            under.setdefault(UNREPORTED_GREY, []).append(f"M{x:.1f} {middle}h{w:.1f}")
         opens = (line.kind in ("head", "floor", "total") and previous != line.kind) or line.rule_above
-        closes = previous == "head" and line.kind != "head"
-        if opens or closes:
-            rules.append(f"M0 {y:.2f}H{width:.2f}")
-        in_table = line.kind in TABLE
-        if in_table and segment_start is None:
-            segment_start = y
-        if not in_table and segment_start is not None:
-            columns += [f"M{x:.2f} {segment_start:.2f}V{y:.2f}" for x in grid.rule_xs()]
-            segment_start = None
-    if segment_start is not None:
-        columns += [f"M{x:.2f} {segment_start:.2f}V{height:.2f}" for x in grid.rule_xs()]
-    if lines and lines[-1].kind in TABLE | {"floor"}:
-        rules.append(f"M0 {height - 0.5:.2f}H{width:.2f}")
-    parts = [f'<path d="{"".join(d)}" fill="{color}"/>' for color, d in fills.items()]
+        if opens or (previous == "head" and line.kind != "head"):
+            rules.append(f"M0 {y:.1f}h{width:.1f}")
+        previous = line.kind
+    band = f'fill="none" stroke-width="{line_px:.2f}"'
+    parts = [f'<path d="{"".join(d)}" stroke="{color}" {band}/>' for color, d in under.items()]
+    if table:
+        top, bottom = table[0] * line_px, (table[-1] + 1) * line_px
+        columns = "".join(f"M{x:.1f} {top:.1f}V{bottom:.1f}" for x in grid.rule_xs())
+        parts.append(f'<path d="{columns}" stroke="#000" stroke-width="0.4" fill="none"/>')
+        rules.append(f"M0 {bottom - 0.5:.1f}h{width:.1f}")
+    if over:
+        parts.append(f'<path d="{"".join(over)}" stroke="{GREY["floor"]}" {band}/>')
     if notes:
-        parts.append(f'<rect x="0.5" y="{notes[0] * line_px + 0.5:.2f}" width="{width - 1:.2f}" '
-                     f'height="{len(notes) * line_px - 1:.2f}" fill="none" stroke="#000" stroke-width="1" '
+        parts.append(f'<rect x="0.5" y="{notes[0] * line_px + 0.5:.1f}" width="{width - 1:.1f}" '
+                     f'height="{len(notes) * line_px - 1:.1f}" fill="none" stroke="#000" stroke-width="1" '
                      f'stroke-dasharray="3 2"/>')
-    if columns:
-        parts.append(f'<path d="{"".join(columns)}" stroke="#000" stroke-width="0.4" fill="none"/>')
     if rules:
         parts.append(f'<path d="{"".join(rules)}" stroke="#000" stroke-width="1.07" fill="none"/>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.2f}" height="{max(height, 1):.2f}" '
@@ -458,6 +460,7 @@ def _run_document(title: str, pages: Sequence[_Page]) -> tuple[str, dict[str, by
     for i, page in enumerate(pages):
         image = f"louzu:page/{page.number}"
         resources[image] = _background(page)
+        resources.update(page.images)
         body.append(_page_html(page, i == 0, image))
     return weasy.page(title, "".join(body)), resources
 
@@ -486,6 +489,7 @@ p {{ margin: 0 0 1.5pt 0; }}
 .head {{ width: 100%; table-layout: fixed; border-collapse: collapse; margin: 0; }}
 .head > tr > td, .head td {{ vertical-align: top; padding: 0; }}
 .qr {{ text-align: center; font-size: 7.5pt; line-height: 9pt; }}
+.code {{ width: 26mm; height: 26mm; image-rendering: pixelated; }}
 .tot {{ table-layout: fixed; width: 100%; border-collapse: collapse; margin-top: 4pt; }}
 .tot td, .tot th {{ border: 0.8pt solid #000; text-align: center; padding: 1pt 0; }}
 .tot th {{ font-size: 8pt; background: #e6e6e6; }}
@@ -495,29 +499,22 @@ p {{ margin: 0 0 1.5pt 0; }}
 """
 
 
-def _qr_svg(url: str, size_mm: float = 26) -> str:
-    """The building's QR code as inline SVG: one path of horizontal runs (no raster)."""
+def _qr_png(url: str) -> bytes:
+    """The building's QR code as a PNG of one pixel per module, printed 26 mm wide without smoothing
+    (`image-rendering: pixelated`): a few hundred bytes, where an SVG of the modules costs WeasyPrint
+    thousands of path commands to parse."""
     import qrcode
+    from PIL import Image
 
     qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
     qr.add_data(url)
     qr.make(fit=True)
     matrix = qr.get_matrix()
-    n = len(matrix)
-    runs = []
-    for y, line in enumerate(matrix):
-        x = 0
-        while x < n:
-            if line[x]:
-                start = x
-                while x < n and line[x]:
-                    x += 1
-                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_mm}mm" height="{size_mm}mm" '
-            f'viewBox="0 0 {n} {n}" shape-rendering="crispEdges"><rect width="{n}" height="{n}" fill="#fff"/>'
-            f'<path d="{"".join(runs)}" fill="#000"/></svg>')
+    image = Image.new("1", (len(matrix), len(matrix)), 1)
+    image.putdata([0 if dark else 1 for row in matrix for dark in row])
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 # ---- rendering: in this process or in printer processes -------------------------------------------

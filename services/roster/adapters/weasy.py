@@ -39,7 +39,8 @@ def _fetcher(resources: Mapping[str, bytes]):
     class Fetcher(URLFetcher):
         def fetch(self, url, headers=None):
             if url in resources:
-                return URLFetcherResponse(url, resources[url], headers={"Content-Type": "image/svg+xml"})
+                kind = "image/png" if url.endswith(".png") else "image/svg+xml"
+                return URLFetcherResponse(url, resources[url], headers={"Content-Type": kind})
             raise ValueError(f"the printer fetches nothing: {url[:60]}")
 
     return Fetcher()
