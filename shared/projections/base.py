@@ -1,11 +1,15 @@
 """What a projection is: tables in its own schema, and a set-based apply for a batch of events."""
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
 from typing import Protocol, Sequence
 
 import asyncpg
 
 from shared.eventlog.envelope import RecordedEvent
+from shared.projections import security
 from shared.projections.security import ensure_app_role, secure_platform, secure_schema
 
 PLATFORM_DDL = """
@@ -73,13 +77,36 @@ def index_ddl(projection: Projection, schema: str) -> str:
     return indexes(schema) if indexes else ""
 
 
+@functools.cache
+def _security_digest() -> str:
+    """Changes whenever the statements that secure a schema change (docs/security.md)."""
+    return hashlib.sha256(Path(security.__file__).read_bytes()).hexdigest()
+
+
+def schema_mark(projection: Projection, schema: str, with_indexes: bool = True) -> str:
+    """What `ensure_schema` writes as the schema's comment: a digest of every statement it runs."""
+    parts = [projection.ddl(schema), index_ddl(projection, schema) if with_indexes else "",
+             *getattr(projection, "private_tables", ()), _security_digest()]
+    return "louzu:" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
 async def ensure_schema(conn: asyncpg.Connection, projection: Projection, schema: str, *,
                         with_indexes: bool = True) -> None:
+    """Create the projection's tables (and indexes), and secure them, unless this same set of
+    statements has already run on this schema: its mark is the schema's comment. Skipping matters:
+    DDL on tables that running projectors are writing to can deadlock with them (several services
+    start at once, each ensuring every schema it reads)."""
+    mark = schema_mark(projection, schema, with_indexes)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7302)")
+        current = await conn.fetchval(
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1", schema)
+        if current == mark:
+            return
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(projection.ddl(schema))
         if with_indexes and index_ddl(projection, schema):
             await conn.execute(index_ddl(projection, schema))
         await ensure_app_role(conn)
         await secure_schema(conn, schema, getattr(projection, "private_tables", ()))  # docs/security.md
+        await conn.execute(f"COMMENT ON SCHEMA \"{schema}\" IS '{mark}'")

@@ -14,6 +14,7 @@ from tests.conftest import eventually
 from tests.support.clock import FakeClock
 from tests.support.gateway import make_user, register_compound, signed_in
 from tests.support.registry import populate_building
+from tests.support.running import running
 from tests.support.servers import new_tenant
 
 pytestmark = pytest.mark.integration
@@ -26,16 +27,13 @@ def clock():
 
 @pytest.fixture
 async def system(platform, clock, tenant, tmp_path):
-    started = [await Lockdown(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
-                              schedule_tenant=tenant).start(),
-               await Delivery(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
-                              schedule_tenant=tenant).start(),
-               await Roster(platform.nats_url, platform.database_url, clock=clock).start()]
-    gateway = await Gateway(platform.nats_url, platform.database_url, tmp_path / "secrets", clock=clock).start()
-    yield gateway
-    await gateway.close()
-    for service in reversed(started):
-        await service.close()
+    async with running(Lockdown(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
+                                schedule_tenant=tenant),
+                       Delivery(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
+                                schedule_tenant=tenant),
+                       Roster(platform.nats_url, platform.database_url, clock=clock),
+                       Gateway(platform.nats_url, platform.database_url, tmp_path / "secrets", clock=clock)) as started:
+        yield started[-1]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from shared.eventlog.store import EventStore
 from tests.conftest import eventually
 from tests.support.gateway import make_user, register_compound, signed_in
 from tests.support.registry import populate_building
+from tests.support.running import running
 from tests.support.servers import new_tenant
 
 pytestmark = pytest.mark.integration
@@ -36,17 +37,14 @@ BODIES = {"sealBuilding": {"town": "t", "reason": "r", "ordered_by": "o"}, "exte
 
 @pytest.fixture
 async def gateway(platform, tmp_path, tenant):
-    readers = [await Lockdown(platform.nats_url, platform.database_url, schedule_interval=3600,
-                              schedule_tenant=tenant).start(),
-               await Delivery(platform.nats_url, platform.database_url, schedule_interval=3600,
-                              schedule_tenant=tenant).start(),
-               await Roster(platform.nats_url, platform.database_url).start(),
-               await Registry(platform.nats_url, platform.database_url).start()]
-    running = await Gateway(platform.nats_url, platform.database_url, tmp_path / "secrets").start()
-    yield running
-    await running.close()
-    for service in reversed(readers):
-        await service.close()
+    async with running(Lockdown(platform.nats_url, platform.database_url, schedule_interval=3600,
+                                schedule_tenant=tenant),
+                       Delivery(platform.nats_url, platform.database_url, schedule_interval=3600,
+                                schedule_tenant=tenant),
+                       Roster(platform.nats_url, platform.database_url),
+                       Registry(platform.nats_url, platform.database_url),
+                       Gateway(platform.nats_url, platform.database_url, tmp_path / "secrets")) as started:
+        yield started[-1]
 
 
 @pytest.fixture

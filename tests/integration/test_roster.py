@@ -20,6 +20,7 @@ from shared.eventlog.store import EventStore
 from tests.conftest import eventually
 from tests.support.clock import FakeClock
 from tests.support.registry import populate_building
+from tests.support.running import running
 
 pytestmark = pytest.mark.integration
 LIVE = "proj_roster"
@@ -32,14 +33,12 @@ def clock():
 
 @pytest.fixture
 async def services(platform, clock, tenant):
-    started = [await Lockdown(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
-                              schedule_tenant=tenant).start(),
-               await Delivery(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
-                              schedule_tenant=tenant).start(),
-               await Roster(platform.nats_url, platform.database_url, clock=clock).start()]
-    yield started
-    for service in reversed(started):
-        await service.close()
+    async with running(Lockdown(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
+                                schedule_tenant=tenant),
+                       Delivery(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
+                                schedule_tenant=tenant),
+                       Roster(platform.nats_url, platform.database_url, clock=clock)) as started:
+        yield started
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from shared.eventlog.store import EventStore
 from tests.conftest import eventually
 from tests.support.clock import FakeClock
 from tests.support.registry import populate_building
+from tests.support.running import running
 from tests.support.servers import new_tenant
 
 pytestmark = pytest.mark.integration
@@ -27,12 +28,10 @@ def clock():
 
 @pytest.fixture
 async def services(platform, clock, tenant):
-    lockdown = await Lockdown(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
-                              schedule_tenant=tenant).start()
-    roster = await Roster(platform.nats_url, platform.database_url, clock=clock).start()
-    yield lockdown, roster
-    await roster.close()
-    await lockdown.close()
+    async with running(Lockdown(platform.nats_url, platform.database_url, clock=clock, schedule_interval=3600,
+                                schedule_tenant=tenant),
+                       Roster(platform.nats_url, platform.database_url, clock=clock)) as (lockdown, roster):
+        yield lockdown, roster
 
 
 async def send(nc, tenant, name, service="roster", compound="c1", command_id=None, **body):

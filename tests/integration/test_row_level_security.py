@@ -281,3 +281,33 @@ async def test_securing_at_once_from_many_connections_and_again_changes_nothing_
         for c in conns:
             await c.close()
         await db.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class Indexed(Scratch):
+    """Scratch with secondary indexes: CREATE INDEX locks its table against writers."""
+
+    def __init__(self, schema: str, columns: tuple[str, ...] = ("tenant",)) -> None:
+        super().__init__(schema)
+        self.columns = columns
+
+    def indexes(self, schema: str) -> str:
+        return "".join(f'CREATE INDEX IF NOT EXISTS notes_{c} ON "{schema}".notes ({c});' for c in self.columns)
+
+
+async def test_a_schema_already_set_up_takes_no_lock_while_a_projector_writes(platform, db, tenant):
+    """Services starting at once each ensure every schema they read. Once a schema is set up, a
+    second `ensure_schema` must not run DDL: CREATE INDEX waits for the lock a projector's batch
+    holds, and two such waits in opposite order are a deadlock (a failed start). A change to the
+    statements runs them again."""
+    schema = f"ddl_scratch_{tenant}"
+    await ensure_schema(db, Indexed(schema), schema)
+    projector = await asyncpg.connect(platform.database_url)
+    try:
+        async with projector.transaction():  # a batch in flight
+            await projector.execute(f"INSERT INTO {schema}.notes VALUES ($1, 'in flight')", tenant)
+            await asyncio.wait_for(ensure_schema(db, Indexed(schema), schema), 5)  # no DDL: no wait
+            with pytest.raises(asyncio.TimeoutError):  # a new index: DDL, which waits for the batch
+                await asyncio.wait_for(ensure_schema(db, Indexed(schema, ("tenant", "note")), schema), 1)
+    finally:
+        await projector.close()
+        await db.execute(f'DROP SCHEMA "{schema}" CASCADE')

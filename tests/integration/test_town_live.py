@@ -15,22 +15,20 @@ from shared.infra.system import free_port
 from tests.conftest import eventually
 from tests.support.gateway import PASSWORD, make_user, register_compound
 from tests.support.registry import populate_building
+from tests.support.running import running
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def served(platform, tmp_path, tenant):
-    readers = [await Lockdown(platform.nats_url, platform.database_url, schedule_interval=3600,
-                              schedule_tenant=tenant).start(),
-               await Roster(platform.nats_url, platform.database_url).start()]
-    gateway = await Gateway(platform.nats_url, platform.database_url, tmp_path / "secrets").start()
-    port = free_port()
-    await gateway.serve("127.0.0.1", port)
-    yield gateway, f"http://127.0.0.1:{port}"
-    await gateway.close()
-    for service in reversed(readers):
-        await service.close()
+    async with running(Lockdown(platform.nats_url, platform.database_url, schedule_interval=3600,
+                                schedule_tenant=tenant),
+                       Roster(platform.nats_url, platform.database_url),
+                       Gateway(platform.nats_url, platform.database_url, tmp_path / "secrets")) as started:
+        gateway, port = started[-1], free_port()
+        await gateway.serve("127.0.0.1", port)
+        yield gateway, f"http://127.0.0.1:{port}"
 
 
 async def events(lines, count):
