@@ -2,6 +2,8 @@
 and reinforcement command and view)."""
 from __future__ import annotations
 
+import asyncio
+
 import json
 import sys
 import uuid
@@ -211,11 +213,19 @@ async def cmd_roster(args, settings) -> int:
                            clear_reason=args.reason if args.clear else None, public_url=_public_url(settings),
                            link_secret=load_or_create_secret(settings.secrets_dir / "links.key"))
         nats_url, database_url = urls(settings)
+        printers = None
+        if fmt == "pdf" and req.building is None:  # a whole compound: printer processes pay (≈ 13 s → 9 s)
+            from services.roster.adapters import roster_pdf
+            printers = asyncio.create_task(asyncio.to_thread(roster_pdf.start_workers, settings.print_workers))
         nc = await nats.connect(nats_url)
         try:
+            if printers is not None:
+                await printers
             data = await render(nc, database_url, req)
         finally:
             await nc.close()
+            if printers is not None:
+                await asyncio.to_thread(roster_pdf.stop_workers)
     except DomainError as exc:
         print(f"{exc.problem.message_zh}\n{exc.problem.message_en}", file=sys.stderr)
         return 1
