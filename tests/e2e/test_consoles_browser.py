@@ -193,6 +193,48 @@ def test_check_offs_made_offline_are_sent_once_when_the_connection_returns(brows
     assert sampled_in_log(system, "e2e_offline") == 3  # the log: each check-off once, however often it was sent
 
 
+def chinese_in_chrome(page) -> list[str]:
+    """The page's own words (headings, column heads, buttons, form labels, navigation) still in
+    Chinese: any of the pages' Chinese labels (services/gateway/entrypoints/labels.py) among them.
+    Data — compound names, rooms, people — may be Chinese in any language."""
+    from services.gateway.entrypoints.labels import table
+    english, chinese = table("en"), table("zh")
+    words = {chinese[key] for key in chinese if chinese[key] != english[key] and key != "language"}
+    texts = page.eval_on_selector_all("th, button, label, nav a, header a, legend, summary, h1, h2, h3",
+                                      "els => els.map(e => e.innerText.trim())")
+    return [text for text in texts if text in words or any(len(w) > 1 and w in text for w in words)]
+
+
+def test_the_consoles_read_in_english_after_lang_en(browser, system):
+    """Simplified Chinese is the default; /lang/en switches every page's own words to English."""
+    cadre = sign_in(browser, system, "yhy-cadre", "yinghuayuan-2022")
+    cadre.goto(system["url"] + "/lang/en")
+    cadre.goto(system["url"] + "/c/yinghuayuan/yinghuayuan/b/38")
+    assert cadre.evaluate("() => document.documentElement.lang") == "en"
+    text = cadre.inner_text("body")
+    for words in ("Roster", "Check-off", "Supply queue", "Rota", "Print PDF", "Sign out", "Print the building roster"):
+        assert words in text, words
+    sealed = query(system, "SELECT t.due_at FROM proj_lockdown.tasks t JOIN proj_lockdown.episodes e "
+                           "USING (tenant, episode_id) WHERE t.tenant = 'yinghuayuan' AND e.building_number = '38' "
+                           "AND t.key = 'print_roster'")
+    shown = {f"Print the building roster — Due {row['due_at'].astimezone(timezone(timedelta(hours=8))):%m-%d %H:%M}"
+             for row in sealed}
+    assert any(line in text for line in shown), shown  # times in Shanghai time, not UTC
+    assert not chinese_in_chrome(cadre), chinese_in_chrome(cadre)
+    shot(cadre, "committee-building-en")
+    town = sign_in(browser, system, "taopu-dispatch", "taopu-2022")
+    town.goto(system["url"] + "/lang/en")
+    town.goto(system["url"] + "/town/taopu")
+    town.wait_for_selector("#town-table")
+    assert "Town dispatcher console" in town.inner_text("body")
+    assert not chinese_in_chrome(town), chinese_in_chrome(town)
+    shot(town, "town-console-en")
+    cadre.goto(system["url"] + "/lang/zh")
+    cadre.goto(system["url"] + "/c/yinghuayuan/yinghuayuan/b/38")
+    assert "楼组表" in cadre.inner_text("body") and cadre.evaluate("() => document.documentElement.lang") == "zh-Hans"
+    assert len(chinese_in_chrome(cadre)) > 5  # the same look-up finds the Chinese page's own words
+
+
 def test_a_cadre_of_another_committee_gets_404_and_no_names(browser, system):
     other = sign_in(browser, system, "lx-cadre", "lanxiyuan-2022")
     response = other.goto(system["url"] + "/c/yinghuayuan/yinghuayuan/b/38")

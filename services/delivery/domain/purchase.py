@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from shared.commands import delivery as c
 from shared.errors import DomainError
 from shared.eventlog.envelope import Event
 from shared.events import delivery as e
+from shared.localtime import SHANGHAI
 
-SHANGHAI = timezone(timedelta(hours=8))
 MAX_QUANTITY = 20
 STATUS_ZH = {None: "不存在", "open": "接龙中", "closed": "已截单", "arrived": "已到货"}
 

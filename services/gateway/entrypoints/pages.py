@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from shared.errors import Problem
 from shared.links import open_building_token
+from shared.localtime import local
 from services.gateway.domain.access import Principal
 from services.gateway.entrypoints import labels
 from services.gateway.entrypoints.context import Context, context, session_of
@@ -22,6 +23,8 @@ from services.gateway.entrypoints.sessions import COOKIE, SESSION_HOURS, Session
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+# every time on a page is Shanghai time (the read models keep UTC): {{ moment | local }}, {{ moment | local('%H:%M') }}
+TEMPLATES.env.filters["local"] = lambda moment, fmt="%m-%d %H:%M": local(moment).strftime(fmt) if moment else ""
 
 
 def set_cookie(response: Response, ctx: Context, session: Session) -> None:

@@ -4,13 +4,13 @@ request, rota gaps — and the town's open reinforcement requests. Read from the
 models inside the dispatcher's tenant transaction (row-level security limits it to the town)."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time
 
 import asyncpg
 
 from services.delivery.projections.queries import OPEN
+from shared.localtime import SHANGHAI
 
-SHANGHAI = timezone(timedelta(hours=8))
 
 COMPOUNDS = """
 SELECT c.tenant, c.compound, c.name, COALESCE(t.report_times, ARRAY['08:00', '14:00']) AS report_times

@@ -11,8 +11,8 @@ from shared.errors import DomainError
 from shared.eventlog.envelope import Event
 from shared.events import lockdown as e
 from services.lockdown.domain.model import ACTIVE, Building
+from shared.localtime import SHANGHAI
 
-SHANGHAI = timezone(timedelta(hours=8))
 
 
 @dataclass

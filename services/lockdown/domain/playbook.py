@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import Problem
+from shared.localtime import SHANGHAI
 
 OWNER_ROLES: tuple[str, ...] = (
     "committee_cadre", "party_secretary", "property_manager", "police", "community_doctor", "town_office",
@@ -27,7 +28,6 @@ OWNER_ROLES: tuple[str, ...] = (
 KEY_PATTERN = re.compile(r"[a-z0-9_]+")
 """Task and notice keys: lower-case letters, digits and underscores."""
 
-SHANGHAI = timezone(timedelta(hours=8), "CST")
 """China Standard Time; aware datetimes are shown in it, naive ones are taken as already local."""
 
 PLACEHOLDERS: dict[str, tuple[str, str]] = {

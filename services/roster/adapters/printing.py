@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Iterable
 
 from services.roster.adapters import weasy
-from services.roster.domain.sheet import SHANGHAI
+from shared.localtime import SHANGHAI
 from services.roster.domain.sheet import (FLAG_LABELS, PHASE_LABELS, REPORT_LABELS, SAMPLING_LABELS, CompoundSheets,
                                           HouseholdLine, ResidentLine, RotaCell, RotaSheet, Sheet, Totals)
 

@@ -16,7 +16,7 @@ from shared.errors import DomainError
 from shared.eventlog.executor import CommandResult, Executor
 from shared.eventlog.store import EventStore
 from shared.eventlog.subjects import AggregateSubject, slug
-from services.roster.domain.sheet import SHANGHAI
+from shared.localtime import SHANGHAI
 from services.roster.domain import duty, reinforcement
 from services.roster.domain.duty import Duty
 from services.roster.domain.reinforcement import Reinforcement

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Iterable
 
-SHANGHAI = timezone(timedelta(hours=8))  # days, report windows and shifts are Shanghai time
 
 # Vulnerability flags as printed (中文, English).
 FLAG_LABELS: dict[str, tuple[str, str]] = {

@@ -17,7 +17,7 @@ from shared.commanding import CommandClient, ServiceUnavailable
 from shared.crypto import load_or_create_secret
 from shared.errors import DomainError
 from shared.infra.system import urls
-from services.roster.domain.sheet import SHANGHAI
+from shared.localtime import SHANGHAI
 
 S = "proj_roster"
 

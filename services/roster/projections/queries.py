@@ -8,7 +8,8 @@ from datetime import date, datetime, time
 import asyncpg
 
 from shared.crypto import KeyErased, KeyStore, open_sealed
-from services.roster.domain.sheet import SHANGHAI, CompoundSheets, HouseholdLine, ResidentLine, Sheet, totals_of
+from shared.localtime import SHANGHAI
+from services.roster.domain.sheet import CompoundSheets, HouseholdLine, ResidentLine, Sheet, totals_of
 from services.roster.projections.tables import OPEN_DELIVERY
 
 DEFAULT_REPORT_TIMES = ("08:00", "14:00")

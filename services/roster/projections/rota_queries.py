@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from services.roster.domain.sheet import SHANGHAI
+from shared.localtime import SHANGHAI
 from services.roster.domain.sheet import RotaCell, RotaSheet
 
 
