@@ -9,7 +9,7 @@ from datetime import datetime, time
 import asyncpg
 
 from services.delivery.projections.queries import OPEN
-from shared.localtime import SHANGHAI
+from shared.localtime import SHANGHAI, open_report_window
 
 
 COMPOUNDS = """
@@ -62,13 +62,6 @@ FROM proj_roster.reinforcements r WHERE r.town = $1 AND r.status = 'open' ORDER 
 """
 
 
-def window_start(now: datetime, report_times) -> datetime | None:
-    local = now.astimezone(SHANGHAI)
-    starts = [datetime.combine(local.date(), time.fromisoformat(t), SHANGHAI) for t in report_times]
-    opened = [s for s in starts if s <= local]
-    return max(opened) if opened else None
-
-
 async def town_overview(conn: asyncpg.Connection, town: str, now: datetime) -> dict:
     today = datetime.combine(now.astimezone(SHANGHAI).date(), time(0), SHANGHAI)
     compounds = {(r["tenant"], r["compound"]): {"tenant": r["tenant"], "compound": r["compound"], "name": r["name"],
@@ -86,7 +79,7 @@ async def town_overview(conn: asyncpg.Connection, town: str, now: datetime) -> d
             c["rounds"].append({"round_id": r["round_id"], "sampled": r["sampled"], "absent": r["absent"],
                                 "expected": r["expected"]})
     for key, c in compounds.items():
-        start = window_start(now, c.pop("_times"))
+        start = open_report_window(now, c.pop("_times"))
         if start is not None and c["sealed"]:
             c["unreported"] = await conn.fetchval(UNREPORTED, *key, start) or 0
     for query, args, fill in ((FEVERS, (today,), lambda c, r: c.update(fevers=r["fevers"])),

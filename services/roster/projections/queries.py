@@ -3,12 +3,12 @@ from the log for an as-of roster). Totals are counted from the assembled rows, n
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 import asyncpg
 
 from shared.crypto import KeyErased, KeyStore, open_sealed
-from shared.localtime import SHANGHAI
+from shared.localtime import local, todays_report_windows
 from services.roster.domain.sheet import CompoundSheets, HouseholdLine, ResidentLine, Sheet, totals_of
 from services.roster.projections.tables import OPEN_DELIVERY
 
@@ -59,13 +59,12 @@ class UnknownBuilding(LookupError):
 
 def windows(now: datetime, report_times: tuple[str, ...]) -> tuple[datetime | None, datetime | None, str]:
     """Today's (Shanghai) morning and afternoon report-window starts, and which is current."""
-    local = now.astimezone(SHANGHAI)
-    starts = sorted(datetime.combine(local.date(), time.fromisoformat(t), SHANGHAI) for t in report_times)
+    starts = todays_report_windows(now, report_times)
     morning = next((s for s in starts if s.hour < 12), None)
     afternoon = next((s for s in starts if s.hour >= 12), None)
     current = ""
     for label, start in (("morning", morning), ("afternoon", afternoon)):
-        if start is not None and start <= local:
+        if start is not None and start <= now:
             current = label
     return morning, afternoon, current
 
@@ -84,7 +83,7 @@ async def building_sheet(conn: asyncpg.Connection, schema: str, tenant: str, com
     people = await conn.fetch(RESIDENTS.format(s=s), tenant, compound, building, morning, afternoon, round_id)
     keys = await clear_with.find(tenant, [p["resident_id"] for p in people]) if clear_with else {}
     by_household: dict[str, list[ResidentLine]] = defaultdict(list)
-    today = now.astimezone(SHANGHAI).date()
+    today = local(now).date()
     for p in people:
         by_household[p["household_id"]].append(_line(p, today, bool(round_id), keys if clear_with else None, tenant))
     lines = tuple(HouseholdLine(h["household_id"], h["entrance"], h["room"], h["floor"], h["in_group"],
