@@ -52,6 +52,12 @@ async def never_execute(command: Command) -> Any:
     raise RuntimeError("the AsyncAPI broker is for documentation only")
 
 
+def handlers_on(register_command_handlers: Callable[[NatsBroker, Any], None]) -> RegisterHandlers:
+    """`register` for `asyncapi_document`: the service's own `register_command_handlers(broker,
+    service)`, as its bootstrap calls it, with a `NeverCalled` for the service."""
+    return lambda broker: register_command_handlers(broker, NeverCalled())
+
+
 class Problem(BaseModel):
     """Why a command was refused, for a cadre to act on: nothing was changed."""
 

@@ -31,7 +31,7 @@ from shared.events.lockdown import TownPolicySet
 from shared.events.registry import CompoundRegistered
 from services.registry.application.service import CommandResult
 from services.registry.entrypoints.asyncapi import (
-    CommandAccepted, CommandRefused, _NeverCalled, asyncapi_document,
+    CommandAccepted, CommandRefused, asyncapi_document,
 )
 from services.registry.entrypoints.commands import dispatch, problem_reply
 
@@ -214,8 +214,8 @@ def test_an_accepted_command_replies_as_documented():
 
 async def test_a_refused_command_replies_as_documented():
     CommandRefused.model_validate(problem_reply(Problem("busy", "忙", "busy")))
-    CommandRefused.model_validate(await dispatch(_NeverCalled(), "t1", "no_such_command", {}))
-    CommandRefused.model_validate(await dispatch(_NeverCalled(), "t1", "register_compound", {"tenant": "t1"}))
+    CommandRefused.model_validate(await dispatch(shared.asyncapi.NeverCalled(), "t1", "no_such_command", {}))
+    CommandRefused.model_validate(await dispatch(shared.asyncapi.NeverCalled(), "t1", "register_compound", {"tenant": "t1"}))
 
 
 def test_an_appended_event_carries_exactly_the_documented_headers(doc):

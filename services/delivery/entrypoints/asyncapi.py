@@ -9,25 +9,15 @@ function.
 """
 from __future__ import annotations
 
-from faststream.nats import NatsBroker
-
 import shared.events.delivery  # noqa: F401  (registers the delivery events)
 from shared import asyncapi
-from shared.asyncapi import CommandAccepted, CommandRefused, Problem, never_execute, print_document, render
+from shared.asyncapi import CommandAccepted, CommandRefused, Problem, print_document, render
 from shared.commands.delivery import COMMANDS
 from services.delivery.entrypoints.commands import register_command_handlers
 
 __all__ = ["CommandAccepted", "CommandRefused", "Problem", "asyncapi_document", "render"]
 
 SERVICE = "delivery"
-
-
-class _NeverCalled:
-    """Stands in for DeliveryService: documenting the handlers must not execute anything."""
-
-    async def execute(self, _command):
-        return await never_execute(_command)
-
 TITLE = "Louzu delivery"
 CONTRACT_VERSION = "1.0.0"  # bump on an incompatible change to a subject, command or event
 
@@ -54,9 +44,7 @@ PARAMETERS = {
 }
 
 
-def register(broker: NatsBroker) -> None:
-    """The delivery command handlers, registered as bootstrap.py does, with a service never called."""
-    register_command_handlers(broker, _NeverCalled())  # type: ignore[arg-type]
+register = asyncapi.handlers_on(register_command_handlers)  # as bootstrap.py registers them, never executed
 
 
 def asyncapi_document() -> dict:

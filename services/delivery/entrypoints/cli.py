@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import asyncpg
 import nats
 
+from shared.cli import add_command_verbs
 from shared.commanding import CommandClient, ServiceUnavailable
 from shared.infra.system import urls
 from services.delivery.projections import queries
@@ -91,19 +92,7 @@ async def cmd_view(args, settings) -> int:
 def add_parsers(sub) -> None:
     delivery = sub.add_parser("delivery", help="the door-to-door supply queue and group purchases")
     verbs = delivery.add_subparsers(dest="delivery_verb", required=True)
-    for verb, (_, help_text, fields) in COMMAND_VERBS.items():
-        p = verbs.add_parser(verb, help=help_text)
-        p.add_argument("compound")
-        p.add_argument("--tenant")
-        for field, kind in fields:
-            flag = "--" + field.replace("_", "-")
-            if kind == "pos":
-                p.add_argument(field)
-            elif kind == "flag":
-                p.add_argument(flag, dest=field, action="store_true")
-            else:
-                p.add_argument(flag, dest=field, type=int if kind == "int" else str)
-        p.set_defaults(fn=cmd_send)
+    add_command_verbs(verbs, COMMAND_VERBS, cmd_send)
     for view, help_text in (("queue", "open requests by priority, with their age, holder and why"),
                             ("mine", "a volunteer's deliveries in walking order"),
                             ("backlog", "open requests and the oldest one per compound (town view)"),

@@ -7,12 +7,9 @@ tests/unit/test_contracts.py fails when docs/asyncapi/registry.json drifts from 
 """
 from __future__ import annotations
 
-from faststream.nats import NatsBroker
-
 import shared.events.registry  # noqa: F401  (registers the registry's events)
 from shared import asyncapi
 from shared.asyncapi import CommandAccepted, CommandRefused, Problem, print_document, render
-from shared.asyncapi import NeverCalled as _NeverCalled  # stands in for RegistryService
 from shared.commands.registry import COMMANDS
 from services.registry.entrypoints.commands import register_command_handlers
 
@@ -39,9 +36,7 @@ its version. Personal fields travel sealed with the resident's own key; erasing 
 """
 
 
-def register(broker: NatsBroker) -> None:
-    """The registry's command handlers, registered as bootstrap.py does, on a service that never runs."""
-    register_command_handlers(broker, _NeverCalled())  # type: ignore[arg-type]
+register = asyncapi.handlers_on(register_command_handlers)  # as bootstrap.py registers them, never executed
 
 
 def asyncapi_document() -> dict:

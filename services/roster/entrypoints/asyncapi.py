@@ -9,25 +9,15 @@ function.
 """
 from __future__ import annotations
 
-from faststream.nats import NatsBroker
-
 import shared.events.roster  # noqa: F401  (registers the roster events)
 from shared import asyncapi
-from shared.asyncapi import CommandAccepted, CommandRefused, Problem, never_execute, print_document, render
+from shared.asyncapi import CommandAccepted, CommandRefused, Problem, print_document, render
 from shared.commands.roster import COMMANDS
 from services.roster.entrypoints.commands import register_command_handlers
 
 __all__ = ["CommandAccepted", "CommandRefused", "Problem", "asyncapi_document", "render"]
 
 SERVICE = "roster"
-
-
-class _NeverCalled:
-    """Stands in for RosterService: documenting the handlers must not execute anything."""
-
-    async def execute(self, _command):
-        return await never_execute(_command)
-
 TITLE = "Louzu roster"
 CONTRACT_VERSION = "1.0.0"  # bump on an incompatible change to a subject, command or event
 
@@ -57,9 +47,7 @@ PARAMETERS = {
 }
 
 
-def register(broker: NatsBroker) -> None:
-    """The roster command handlers, registered as bootstrap.py does, with a service never called."""
-    register_command_handlers(broker, _NeverCalled())  # type: ignore[arg-type]
+register = asyncapi.handlers_on(register_command_handlers)  # as bootstrap.py registers them, never executed
 
 
 def asyncapi_document() -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import nats
 
+from shared.cli import add_command_verbs
 from shared.commanding import CommandClient, ServiceUnavailable
 from shared.crypto import load_or_create_secret
 from shared.errors import DomainError
@@ -149,21 +150,7 @@ def add_parsers(sub) -> None:
     add_roster_parser(sub)
     rota = sub.add_parser("rota", help="the gate-post duty rota and reinforcements")
     verbs = rota.add_subparsers(dest="rota_verb", required=True)
-    for verb, (_, help_text, fields) in COMMAND_VERBS.items():
-        p = verbs.add_parser(verb, help=help_text)
-        p.add_argument("compound")
-        p.add_argument("--tenant")
-        for name, kind in fields:
-            flag = "--" + name.replace("_", "-")
-            if kind == "pos":
-                p.add_argument(name)
-            elif kind == "flag":
-                p.add_argument(flag, dest=name, action="store_true")
-            elif kind == "people":
-                p.add_argument("--person", dest=name, action="append", required=True)
-            else:
-                p.add_argument(flag, dest=name, type=int if kind == "int" else str)
-        p.set_defaults(fn=cmd_send)
+    add_command_verbs(verbs, COMMAND_VERBS, cmd_send)
     for view, help_text in (("pool", "the duty pool: roles, availability, days on"),
                             ("show", "the planned shifts with names and check-ins"),
                             ("gaps", "shifts with fewer than two, unplanned days, sealed buildings without a post"),
