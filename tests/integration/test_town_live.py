@@ -72,3 +72,36 @@ async def test_the_town_stream_pushes_new_events_and_resumes_from_last_event_id(
             resumed = await events(again.aiter_lines(), 2)
             assert resumed[0][0] == first and resumed[1][0] >= sealed["last_seq"]
             assert 'data-building="41"' in resumed[1][2]
+
+
+async def test_an_open_stream_shows_a_committee_that_joins_the_town_and_ends_when_the_grant_is_revoked(
+        served, nc, db, tenant):
+    """The dispatcher's console stays open for days: a committee that joins the town afterwards
+    appears on it without a reload, and a dispatcher whose grant is revoked stops receiving."""
+    from tests.support.gateway import USERS_TENANT
+    from tests.support.servers import new_tenant
+
+    gateway, url = served
+    town, joining = "town" + uuid.uuid4().hex[:6], new_tenant()
+    await register_compound(EventStore(nc), tenant, "c1", "樱花苑", town)
+    await make_user(nc, f"d-{town}", town, {"role": "town_dispatcher"})
+    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_gateway.users WHERE user_id = $1", f"d-{town}"))
+    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_roster.compounds WHERE town = $1", town))
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        signed = await client.post("/api/v1/session", json={"user_id": f"d-{town}", "password": PASSWORD})
+        assert signed.status_code == 200
+        async with client.stream("GET", f"/town/{town}/events") as live:
+            lines = live.aiter_lines()
+            [(_, _, html)] = await events(lines, 1)
+            assert "樱花苑" in html and "兰溪苑" not in html
+            await register_compound(EventStore(nc), joining, "c9", "兰溪苑", town)  # another committee joins
+            while "兰溪苑" not in html:  # within the principal's lifetime plus one look at the reach
+                [(_, _, html)] = await events(lines, 1)
+            revoked = await CommandClient(nc, USERS_TENANT, "gateway").send("revoke_role", {
+                "command_id": uuid.uuid4().hex, "tenant": USERS_TENANT, "compound": "all", "actor": "admin",
+                "user_id": f"d-{town}", "role": "town_dispatcher"})
+            assert revoked["ok"], revoked
+            rest = await events(lines, 100)  # the stream ends: fewer than 100 events, then no more lines
+            assert len(rest) < 100
+        again = await client.get(f"/town/{town}/events")
+        assert again.status_code == 404

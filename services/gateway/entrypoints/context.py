@@ -76,6 +76,9 @@ class Context:
             async with tenant_transaction(conn, list(tenants)):
                 yield conn
 
+    def forget_principal(self, user_id: str) -> None:
+        self._principals.pop(user_id, None)
+
     async def principal(self, session: Session) -> Principal | None:
         if session.resident:
             tenant, compound, building, household = session.resident

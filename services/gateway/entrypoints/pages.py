@@ -43,6 +43,7 @@ async def authenticate(ctx: Context, request: Request, user_id: str, password: s
     if who is None:
         ctx.limits.failed(f"ip:{client}", f"user:{user_id}")
         raise ApiProblem(Problem("unauthenticated", "用户名或密码错误", "wrong user id or password", "password"), 401)
+    ctx.forget_principal(who.user_id)  # grants as they are now, not as cached before this sign-in
     _, session = ctx.sessions.issue(who.user_id)
     return session
 
