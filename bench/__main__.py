@@ -1,6 +1,7 @@
 """`python -m bench [--only append|command|replay|checkoff|delivery|printing] [--events N]` (or `make bench`): start
 servers (embedded, or NATS_URL / DATABASE_URL), run the benchmarks, print a table and write
-bench/results/latest.json — a list of {"name", "value", "unit", "baseline", "ratio"}.
+bench/results/latest.json — a list of {"name", "value", "unit", "baseline", "ratio"} (with --only, the
+other benchmarks' last figures are kept).
 See docs/benchmarks.md."""
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         figures, failed = asyncio.run(run_all(servers, args))
     finally:
         servers.stop()
-    path = write_results(figures)
+    path = write_results(figures, args.only or list(BENCHMARKS))
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print_table(figures, f"{when}, {platform.python_implementation()} {platform.python_version()}, "
                          f"{os.cpu_count()} CPU, {time.perf_counter() - started:.0f} s, {load}")

@@ -55,9 +55,16 @@ class Figure:
                 "baseline": round(self.baseline, 1), "ratio": round(self.ratio, 3)}
 
 
-def write_results(figures: list[Figure], path: Path = RESULTS_DIR / "latest.json") -> Path:
+def write_results(figures: list[Figure], ran: list[str], path: Path = RESULTS_DIR / "latest.json") -> Path:
+    """Write the figures of the benchmarks in `ran`, keeping the last figures of the others (so that
+    `--only printing` updates the printing figures and leaves the rest as they were)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([f.as_json() for f in figures], indent=2, ensure_ascii=False) + "\n")
+    kept = []
+    if path.exists():
+        kept = [row for row in json.loads(path.read_text())
+                if not any(row["name"].startswith(name) for name in ran)]
+    rows = kept + [f.as_json() for f in figures]
+    path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     return path
 
 
