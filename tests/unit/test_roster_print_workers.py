@@ -63,21 +63,23 @@ def test_a_compound_gets_a_bookmark_per_building(workers, tmp_path):
 
 
 def test_a_printer_process_killed_mid_print_loses_nothing(workers, tmp_path):
-    sheet = building("9", 150)
+    sheet = building("9", 260)
     victim = next(iter(workers.pool._processes))  # a printer's pid
     printed: list[bytes] = []
     printing = threading.Thread(target=lambda: printed.append(printer.roster_pdf(sheet)))
     printing.start()
-    time.sleep(0.3)  # the runs are being laid out
+    time.sleep(0.3)  # the runs are being laid out (on a fast moment the print may be done already)
     os.kill(victim, signal.SIGKILL)
     printing.join(120)
     assert printed, "the print was lost"
-    path = tmp_path / "after-kill.pdf"
-    path.write_bytes(printed[0])  # the pool broke: the runs were printed here instead
-    text = pdf_text(path)
-    assert all(r.id_number in text for h in sheet.households for r in h.residents)
-    assert printer._workers.pool is None  # and the broken printers are gone
+    second = printer.roster_pdf(sheet)  # if the first print finished before the kill, this one meets it
+    assert printer._workers.pool is None  # the broken printers were let go; these prints were made here
+    for n, pdf in enumerate((printed[0], second)):
+        path = tmp_path / f"after-kill-{n}.pdf"
+        path.write_bytes(pdf)
+        text = pdf_text(path)
+        assert all(r.id_number in text for h in sheet.households for r in h.residents)
     assert printer.start_workers(2) == 2
     again = tmp_path / "again.pdf"
     again.write_bytes(printer.roster_pdf(sheet))
-    assert pages_text(again) == pages_text(path)
+    assert pages_text(again) == pages_text(tmp_path / "after-kill-1.pdf")
