@@ -1,37 +1,28 @@
-"""The HTTP API under /api/v1. Commands go to the services over NATS and answer with the resulting
-event ids; reads come from the services' read models. Every operation first asks the signed-in
-principal whether it reaches the committee, compound (and household) named in the path; one it
-does not reach is answered as if it did not exist (404).
+"""The HTTP API's commands under /api/v1. Commands go to the services over NATS and answer with the
+resulting event ids. Every operation first asks the signed-in principal whether it reaches the
+committee, compound (and household) named in the path; one it does not reach is answered as if it
+did not exist (404).
 
 A retried command carrying the same `Idempotency-Key` header gets the same answer (the same event
 ids) and changes nothing: the command id is derived from the user and the key."""
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import uuid
-from dataclasses import asdict
-from datetime import date, datetime
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Header, Query, UploadFile
-from fastapi.responses import Response
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from shared.commanding import CommandClient, ServiceUnavailable
 from shared.errors import Problem
 from services.gateway.domain.access import Principal
-from services.gateway.entrypoints.context import Context, context, principal
-from services.gateway.entrypoints.problems import ApiProblem, ProblemDetails, not_found
+from services.gateway.entrypoints.common import C, ERRORS, Ctx, IdempotencyKey, Who, plain, reach
+from services.gateway.entrypoints.context import Context
+from services.gateway.entrypoints.problems import ApiProblem
 
-router = APIRouter(prefix="/api/v1", responses={k: {"model": ProblemDetails, "description": d} for k, d in (
-    (401, "not signed in"), (404, "not found, or not yours"), (409, "refused by a rule"), (422, "invalid field"),
-    (503, "a service is not running"))})
-C = "/committees/{tenant}/compounds/{compound}"
-Who = Annotated[Principal, Depends(principal)]
-Ctx = Annotated[Context, Depends(context)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 
 class CommandAccepted(BaseModel):
@@ -41,18 +32,13 @@ class CommandAccepted(BaseModel):
     duplicate: bool = Field(description="true when this is a retry of a command already executed")
 
 
-def reach(who: Principal, operation: str, tenant: str, compound: str, household: str | None = None) -> None:
-    if not who.can(operation, tenant, compound, household):
-        raise not_found()
-
-
 async def command(ctx: Context, who: Principal, service: str, name: str, tenant: str, compound: str, key: str | None,
                   **body: Any) -> CommandAccepted:
     command_id = (hashlib.sha256(f"{who.user_id}\0{key}".encode()).hexdigest() if key else uuid.uuid4().hex)
     payload = {"command_id": command_id, "tenant": tenant, "compound": compound, "actor": who.user_id,
                **{k: v for k, v in body.items() if v is not None}}
     try:
-        reply = await CommandClient(await ctx.bus_for(tenant), tenant, service).send(name, _plain(payload))
+        reply = await CommandClient(await ctx.bus_for(tenant), tenant, service).send(name, plain(payload))
     except ServiceUnavailable:
         raise ApiProblem(Problem("service_unavailable", f"{service} 服务暂不可用，请稍后重试",
                                  f"the {service} service is not available; retry shortly")) from None
@@ -192,17 +178,6 @@ async def close_round(tenant: str, compound: str, round_id: str, body: CloseRoun
                          **body.model_dump())
 
 
-@router.get(C + "/rounds/{round_id}/unsampled", operation_id="listUnsampled")
-async def list_unsampled(tenant: str, compound: str, round_id: str, who: Who, ctx: Ctx) -> list[dict]:
-    reach(who, "listUnsampled", tenant, compound)
-    from services.lockdown.projections import health_queries
-    async with ctx.reader([tenant]) as conn:
-        rows = await health_queries.unsampled(conn, tenant, round_id)
-    await ctx.access.audit(who, tenant, compound, what=f"unsampled {round_id}", operation="listUnsampled",
-                           why="testing check-off")
-    return [_plain(r) for r in rows]
-
-
 # ---- delivery ------------------------------------------------------------------------------------
 
 class DeliveryBody(BaseModel):
@@ -249,53 +224,7 @@ async def complete_delivery(tenant: str, compound: str, request_id: str, body: C
                          **body.model_dump())
 
 
-@router.get(C + "/deliveries", operation_id="getDeliveryQueue")
-async def delivery_queue(tenant: str, compound: str, who: Who, ctx: Ctx, building: str | None = None) -> list[dict]:
-    reach(who, "getDeliveryQueue", tenant, compound)
-    from services.delivery.projections import queries
-    async with ctx.reader([tenant]) as conn:
-        return [_plain(r) for r in await queries.queue(conn, tenant, compound, ctx.clock(), building=building)]
-
-
 # ---- roster and rota -----------------------------------------------------------------------------
-
-@router.get(C + "/buildings/{building}/roster", operation_id="getBuildingRoster",
-            responses={200: {"content": {"application/pdf": {}, "text/csv": {}, "application/json": {}}}})
-async def building_roster(tenant: str, compound: str, building: str, who: Who, ctx: Ctx,
-                          format: Literal["json", "pdf", "xlsx", "csv"] = "json",
-                          why: Annotated[str, Query(max_length=200)] = "building roster"):
-    reach(who, "getBuildingRoster", tenant, compound)
-    from services.roster.application.printing import PrintRequest, render, resident_url
-    from services.roster.projections import queries
-    await ctx.access.audit(who, tenant, compound, what=f"roster {building} {format} masked",
-                           operation="getBuildingRoster", why=why)
-    if format != "json":
-        data = await render(ctx.nc, ctx.database_url, PrintRequest(
-            tenant, compound, building, format, who.user_id, public_url=ctx.public_url, link_secret=ctx.link_secret))
-        media = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[format]
-        return Response(data, media_type=media,
-                        headers={"Content-Disposition": f'attachment; filename="roster-{building}.{format}"'})
-    async with ctx.reader([tenant]) as conn:
-        try:
-            sheet = await queries.building_sheet(conn, "proj_roster", tenant, compound, building, ctx.clock(),
-                                                 resident_url=resident_url(ctx.public_url, ctx.link_secret, tenant,
-                                                                           compound, building))
-        except queries.UnknownBuilding:
-            raise not_found() from None
-    return _plain(asdict(sheet))
-
-
-@router.get(C + "/rota", operation_id="getRota")
-async def get_rota(tenant: str, compound: str, who: Who, ctx: Ctx, start: date | None = None,
-                   end: date | None = None) -> dict:
-    reach(who, "getRota", tenant, compound)
-    from services.roster.projections import rota_queries as q
-    async with ctx.reader([tenant]) as conn:
-        plan = await q.plan(conn, "proj_roster", tenant, compound, start, end)
-        gaps = await q.gaps(conn, "proj_roster", tenant, compound, start)
-    return {"shifts": [_plain(r) for r in plan], "gaps": _plain(gaps)}
-
 
 class DispatchBody(BaseModel):
     people: list[dict] = Field(min_length=1, description="[{person_id, name, from_compound, from_tenant}]")
@@ -308,48 +237,3 @@ async def dispatch_reinforcement(tenant: str, compound: str, request_id: str, bo
     reach(who, "dispatchReinforcement", tenant, compound)
     return await command(ctx, who, "roster", "dispatch_reinforcement", tenant, compound, key, request_id=request_id,
                          people=body.people)
-
-
-@router.get("/towns/{town}/overview", operation_id="getTownOverview")
-async def town_overview(town: str, who: Who, ctx: Ctx) -> dict:
-    if "town_dispatcher" not in who.roles or who.town != town:
-        raise not_found()
-    from services.gateway.projections.overview import town_overview as overview
-    async with ctx.reader(sorted(who.tenants())) as conn:
-        return _plain(await overview(conn, town, ctx.clock()))
-
-
-# ---- registry ------------------------------------------------------------------------------------
-
-class ImportOutcomeBody(BaseModel):
-    imported: bool
-    residents_added: int
-    households_added: int
-    buildings_added: int
-    unchanged: int
-    errors: list[dict] = Field(description="rows refused: {row, column, message_zh, message_en}")
-
-
-@router.post(C + "/imports", operation_id="importResidents", response_model=ImportOutcomeBody)
-async def import_residents(tenant: str, compound: str, who: Who, ctx: Ctx, file: UploadFile = File(...),
-                           skip_invalid: bool = False):
-    reach(who, "importResidents", tenant, compound)
-    from services.gateway.application.importing import import_sheet
-    suffix = Path(file.filename or "upload.xlsx").suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise ApiProblem(Problem("format", "只接受 .xlsx 或 .csv 文件", "only .xlsx or .csv files are accepted", "file"), 422)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(await file.read())
-        return await import_sheet(ctx, who, tenant, compound, path, skip_invalid)
-
-
-def _plain(value):
-    """JSON-ready: dates as ISO strings, tuples as lists, records as dicts."""
-    if hasattr(value, "items"):
-        return {k: _plain(v) for k, v in dict(value).items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from fastapi.responses import RedirectResponse
 
-from services.gateway.entrypoints import api, pages, problems
+from services.gateway.entrypoints import api, pages, problems, reads
 from services.gateway.entrypoints.context import Context, principal, session_of
 from services.gateway.entrypoints.problems import ProblemDetails
 from services.gateway.entrypoints.sessions import COOKIE
@@ -64,6 +64,7 @@ def create_app(ctx: Context, stop: asyncio.Event) -> FastAPI:
     async def _to_sign_in(_request: Request, exc: pages.Redirect):
         return RedirectResponse(exc.to, 303)
     app.include_router(api.router)
+    app.include_router(reads.router)
     _session_routes(app)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

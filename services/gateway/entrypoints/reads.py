@@ -1,0 +1,112 @@
+"""The HTTP API's reads under /api/v1: lists and views the consoles show, each checked against the
+signed-in principal's reach first (one it does not reach is a 404, as if it did not exist)."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from shared.errors import Problem
+from services.gateway.entrypoints.common import C, ERRORS, Ctx, Who, plain, reach
+from services.gateway.entrypoints.problems import ApiProblem, not_found
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+
+@router.get(C + "/rounds/{round_id}/unsampled", operation_id="listUnsampled")
+async def list_unsampled(tenant: str, compound: str, round_id: str, who: Who, ctx: Ctx) -> list[dict]:
+    reach(who, "listUnsampled", tenant, compound)
+    from services.lockdown.projections import health_queries
+    async with ctx.reader([tenant]) as conn:
+        rows = await health_queries.unsampled(conn, tenant, round_id)
+    await ctx.access.audit(who, tenant, compound, what=f"unsampled {round_id}", operation="listUnsampled",
+                           why="testing check-off")
+    return [plain(r) for r in rows]
+
+
+@router.get(C + "/deliveries", operation_id="getDeliveryQueue")
+async def delivery_queue(tenant: str, compound: str, who: Who, ctx: Ctx, building: str | None = None) -> list[dict]:
+    reach(who, "getDeliveryQueue", tenant, compound)
+    from services.delivery.projections import queries
+    async with ctx.reader([tenant]) as conn:
+        return [plain(r) for r in await queries.queue(conn, tenant, compound, ctx.clock(), building=building)]
+
+
+@router.get(C + "/buildings/{building}/roster", operation_id="getBuildingRoster",
+            responses={200: {"content": {"application/pdf": {}, "text/csv": {}, "application/json": {}}}})
+async def building_roster(tenant: str, compound: str, building: str, who: Who, ctx: Ctx,
+                          format: Literal["json", "pdf", "xlsx", "csv"] = "json",
+                          why: Annotated[str, Query(max_length=200)] = "building roster"):
+    reach(who, "getBuildingRoster", tenant, compound)
+    from services.roster.application.printing import PrintRequest, render, resident_url
+    from services.roster.projections import queries
+    await ctx.access.audit(who, tenant, compound, what=f"roster {building} {format} masked",
+                           operation="getBuildingRoster", why=why)
+    if format != "json":
+        data = await render(ctx.nc, ctx.database_url, PrintRequest(
+            tenant, compound, building, format, who.user_id, public_url=ctx.public_url, link_secret=ctx.link_secret))
+        media = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[format]
+        return Response(data, media_type=media,
+                        headers={"Content-Disposition": f'attachment; filename="roster-{building}.{format}"'})
+    async with ctx.reader([tenant]) as conn:
+        try:
+            sheet = await queries.building_sheet(conn, "proj_roster", tenant, compound, building, ctx.clock(),
+                                                 resident_url=resident_url(ctx.public_url, ctx.link_secret, tenant,
+                                                                           compound, building))
+        except queries.UnknownBuilding:
+            raise not_found() from None
+    return plain(asdict(sheet))
+
+
+@router.get(C + "/rota", operation_id="getRota")
+async def get_rota(tenant: str, compound: str, who: Who, ctx: Ctx, start: date | None = None,
+                   end: date | None = None) -> dict:
+    reach(who, "getRota", tenant, compound)
+    from services.roster.projections import rota_queries as q
+    async with ctx.reader([tenant]) as conn:
+        plan = await q.plan(conn, "proj_roster", tenant, compound, start, end)
+        gaps = await q.gaps(conn, "proj_roster", tenant, compound, start)
+    return {"shifts": [plain(r) for r in plan], "gaps": plain(gaps)}
+
+
+@router.get("/towns/{town}/overview", operation_id="getTownOverview")
+async def town_overview(town: str, who: Who, ctx: Ctx) -> dict:
+    if "town_dispatcher" not in who.roles or who.town != town:
+        raise not_found()
+    from services.gateway.projections.overview import town_overview as overview
+    async with ctx.reader(sorted(who.tenants())) as conn:
+        return plain(await overview(conn, town, ctx.clock()))
+
+
+# ---- registry ------------------------------------------------------------------------------------
+
+class ImportOutcomeBody(BaseModel):
+    imported: bool
+    residents_added: int
+    households_added: int
+    buildings_added: int
+    unchanged: int
+    errors: list[dict] = Field(description="rows refused: {row, column, message_zh, message_en}")
+
+
+@router.post(C + "/imports", operation_id="importResidents", response_model=ImportOutcomeBody)
+async def import_residents(tenant: str, compound: str, who: Who, ctx: Ctx, file: UploadFile = File(...),
+                           skip_invalid: bool = False):
+    reach(who, "importResidents", tenant, compound)
+    from services.gateway.application.importing import import_sheet
+    suffix = Path(file.filename or "upload.xlsx").suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ApiProblem(Problem("format", "只接受 .xlsx 或 .csv 文件", "only .xlsx or .csv files are accepted", "file"), 422)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(await file.read())
+        return await import_sheet(ctx, who, tenant, compound, path, skip_invalid)
+
+
