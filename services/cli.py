@@ -25,6 +25,16 @@ def projections():
                                 GatewayProjection())}
 
 
+def contracts():
+    """Every service's NATS contract, as each service declares it."""
+    from services.delivery.entrypoints.asyncapi import CONTRACT as delivery
+    from services.gateway.entrypoints.asyncapi import CONTRACT as gateway
+    from services.lockdown.entrypoints.asyncapi import CONTRACT as lockdown
+    from services.registry.entrypoints.asyncapi import CONTRACT as registry
+    from services.roster.entrypoints.asyncapi import CONTRACT as roster
+    return {c.service: c for c in (registry, lockdown, delivery, roster, gateway)}
+
+
 def actor(args) -> str:
     return args.actor or os.environ.get("LOUZU_ACTOR") or f"cli:{getpass.getuser()}"
 
@@ -120,6 +130,28 @@ async def cmd_verify(args, settings: PlatformSettings) -> int:
     return 1 if failed else 0
 
 
+def cmd_asyncapi(args, settings: PlatformSettings) -> int:
+    from pathlib import Path
+    from shared.asyncapi import drift, write_documents
+    known = contracts()
+    unknown = [s for s in args.service if s not in known]
+    if unknown:
+        print(f"unknown service {unknown[0]!r}; known: {', '.join(known)}", file=sys.stderr)
+        return EXIT_INVALID
+    chosen = [known[s] for s in args.service or known]
+    directory = Path(args.dir)
+    if not args.check:
+        for path in write_documents(chosen, directory):
+            print(f"wrote {path}")
+        return 0
+    stale = [(c.service, diff) for c in chosen if (diff := drift(c, directory)) is not None]
+    for service, diff in stale:
+        print(f"{directory / service}.json is out of date with the code:\n{diff}\n", file=sys.stderr)
+    if stale:
+        print("regenerate with `louzu asyncapi` and commit the documents", file=sys.stderr)
+    return 1 if stale else 0
+
+
 def _short_row(row: dict) -> str:
     hidden = {"id_number_sealed", "phone_sealed", "id_hash"}
     return ", ".join(f"{k}={v}" for k, v in row.items() if k not in hidden)
@@ -187,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("projection")
     replay.set_defaults(fn=cmd_replay)
     sub.add_parser("verify", help="rebuild every projection into scratch tables and compare").set_defaults(fn=cmd_verify)
+    asyncapi = sub.add_parser("asyncapi", help="write every service's AsyncAPI document (docs/asyncapi/<service>.json)")
+    asyncapi.add_argument("service", nargs="*", help="only these services (default: all)")
+    asyncapi.add_argument("--dir", default="docs/asyncapi", help="where the documents are (default: docs/asyncapi)")
+    asyncapi.add_argument("--check", action="store_true", help="write nothing; fail with a diff if a document drifts")
+    asyncapi.set_defaults(fn=cmd_asyncapi)
     add_registry_verbs(sub)
     from services.lockdown.entrypoints import cli as lockdown_cli
     lockdown_cli.add_parsers(sub)

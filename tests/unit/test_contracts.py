@@ -29,10 +29,9 @@ from shared.eventlog.envelope import H_TYPE, Metadata, encode, event_classes
 from shared.eventlog.subjects import AggregateSubject, command_filter
 from shared.events.lockdown import TownPolicySet
 from shared.events.registry import CompoundRegistered
+from shared.asyncapi import CommandAccepted, CommandRefused
+from services.cli import contracts
 from services.registry.application.service import CommandResult
-from services.registry.entrypoints.asyncapi import (
-    CommandAccepted, CommandRefused, asyncapi_document,
-)
 from services.registry.entrypoints.commands import dispatch, problem_reply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,16 +39,21 @@ SERVICES = {"registry": COMMANDS, "lockdown": LOCKDOWN_COMMANDS, "delivery": DEL
             "roster": ROSTER_COMMANDS, "gateway": GATEWAY_COMMANDS}
 
 
-def module_of(service: str):
-    return importlib.import_module(f"services.{service}.entrypoints.asyncapi")
+DOCUMENTS = ROOT / "docs" / "asyncapi"
+REGENERATE = ".venv/bin/python -m services asyncapi"
+
+
+def contract(service: str) -> shared.asyncapi.Contract:
+    return contracts()[service]
 
 
 def contract_of(service: str) -> Path:
-    return ROOT / "docs" / "asyncapi" / f"{service}.json"
+    return DOCUMENTS / f"{service}.json"
 
 
-def regenerate(service: str) -> str:
-    return f".venv/bin/python -m services.{service}.entrypoints.asyncapi > docs/asyncapi/{service}.json"
+def louzu(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "services", *args], cwd=ROOT, env=env or dict(os.environ),
+                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module", params=sorted(SERVICES))
@@ -59,17 +63,17 @@ def service(request) -> str:
 
 @pytest.fixture(scope="module")
 def any_doc(service) -> dict:
-    return module_of(service).asyncapi_document()
+    return contract(service).document()
 
 
 @pytest.fixture(scope="module")
 def doc() -> dict:
-    return asyncapi_document()
+    return contract("registry").document()
 
 
 @pytest.fixture(scope="module")
 def lockdown_doc() -> dict:
-    return module_of("lockdown").asyncapi_document()
+    return contract("lockdown").document()
 
 
 def drift(committed: str, generated: str) -> str:
@@ -115,25 +119,60 @@ def test_every_service_with_events_has_a_contract():
 
 
 def test_the_committed_contract_is_what_the_code_generates(service, any_doc):
-    generated = module_of(service).render(any_doc)
-    contract = contract_of(service)
-    committed = contract.read_text(encoding="utf-8") if contract.exists() else ""
+    generated = shared.asyncapi.render(any_doc)
+    committed = contract_of(service).read_text(encoding="utf-8") if contract_of(service).exists() else ""
     assert committed == generated, (
-        f"docs/asyncapi/{service}.json is out of date with the code; regenerate it with\n    {regenerate(service)}\n"
+        f"docs/asyncapi/{service}.json is out of date with the code; regenerate it with\n    {REGENERATE}\n"
         f"and commit it.\n{drift(committed, generated)}")
 
 
 def test_generating_the_contract_twice_gives_the_same_document(service, any_doc):
-    module = module_of(service)
-    assert module.render(module.asyncapi_document()) == module.render(any_doc)
+    assert contract(service).rendered() == shared.asyncapi.render(any_doc).encode("utf-8")
 
 
-def test_the_script_prints_the_committed_contract_whatever_the_hash_seed(service):
-    env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-m", f"services.{service}.entrypoints.asyncapi"], cwd=ROOT, env=env,
-                         capture_output=True, check=True).stdout
-    assert out.decode("utf-8") == contract_of(service).read_text(encoding="utf-8"), \
-        f"regenerate with\n    {regenerate(service)}"
+def test_every_service_declares_one_contract_and_the_cli_knows_them_all():
+    assert set(contracts()) == set(SERVICES)
+    for service in SERVICES:
+        module = importlib.import_module(f"services.{service}.entrypoints.asyncapi")
+        assert module.CONTRACT is contract(service) and module.CONTRACT.service == service
+
+
+def test_louzu_asyncapi_check_passes_on_the_committed_documents_whatever_the_hash_seed():
+    done = louzu("asyncapi", "--check", env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert done.returncode == 0, f"{done.stderr}\nregenerate with\n    {REGENERATE}"
+
+
+def test_louzu_asyncapi_writes_every_document_byte_for_byte(tmp_path):
+    done = louzu("asyncapi", "--dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{s}.json" for s in SERVICES)
+    for service in SERVICES:
+        assert (tmp_path / f"{service}.json").read_bytes() == contract(service).rendered()
+
+
+def test_louzu_asyncapi_check_fails_with_a_diff_on_a_drifted_document_and_writes_nothing(tmp_path):
+    shared.asyncapi.write_documents(contracts().values(), tmp_path)
+    stale = tmp_path / "lockdown.json"
+    stale.write_text(stale.read_text(encoding="utf-8").replace("Louzu lockdown", "Louzu lockdown (old)"),
+                     encoding="utf-8")
+    done = louzu("asyncapi", "--check", "--dir", str(tmp_path))
+    assert done.returncode == 1
+    assert "lockdown.json is out of date" in done.stderr and "(old)" in done.stderr
+    assert "registry.json" not in done.stderr
+    assert "(old)" in stale.read_text(encoding="utf-8")
+
+
+def test_writing_the_documents_reports_only_the_files_that_changed(tmp_path):
+    assert len(shared.asyncapi.write_documents(contracts().values(), tmp_path)) == len(SERVICES)
+    (tmp_path / "roster.json").write_text("{}", encoding="utf-8")
+    assert shared.asyncapi.write_documents(contracts().values(), tmp_path) == [tmp_path / "roster.json"]
+    assert shared.asyncapi.drift(contract("roster"), tmp_path) is None
+
+
+def test_louzu_asyncapi_refuses_an_unknown_service(tmp_path):
+    done = louzu("asyncapi", "--dir", str(tmp_path), "nosuch")
+    assert done.returncode == 2 and "unknown service 'nosuch'" in done.stderr
+    assert not list(tmp_path.iterdir())
 
 
 def test_the_contract_is_asyncapi_3_for_its_service(service, any_doc):
@@ -195,7 +234,7 @@ def test_component_names_follow_the_asyncapi_pattern(service, any_doc):
 def test_the_generator_refuses_an_event_of_another_service():
     with pytest.raises(ValueError, match="not of 'lockdown'"):
         shared.asyncapi.asyncapi_document("lockdown", LOCKDOWN_COMMANDS, [CompoundRegistered], title="t",
-                                          description="d", register=module_of("lockdown").register)
+                                          description="d", register=contract("lockdown").register)
 
 
 def test_the_generator_refuses_a_service_that_registers_no_command_handler():
@@ -243,7 +282,7 @@ def test_the_town_aggregate_is_documented_under_its_own_tenant(lockdown_doc):
 
 
 async def test_a_lockdown_command_replies_as_documented(lockdown_doc):
-    module = module_of("lockdown")
+    module = shared.asyncapi
     refused = await shared_dispatch(LOCKDOWN_COMMANDS, shared.asyncapi.never_execute, "t1", "no_such_command", {})
     module.CommandRefused.model_validate(refused)
     invalid = await shared_dispatch(LOCKDOWN_COMMANDS, shared.asyncapi.never_execute, "t1", "seal_building",

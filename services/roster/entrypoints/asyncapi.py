@@ -2,20 +2,15 @@
 from the FastStream declaration of its command subscriber (the subjects and commands that
 shared.commanding.CommandServer serves), plus the events it appends to the log.
 
-    python -m services.roster.entrypoints.asyncapi > docs/asyncapi/roster.json
-
-tests/unit/test_contracts.py fails when docs/asyncapi/roster.json drifts from this
-function.
+`louzu asyncapi` writes it to docs/asyncapi/roster.json with every other service's; `louzu asyncapi
+--check` (and tests/unit/test_contracts.py) fails when the committed document drifts from `CONTRACT`.
 """
 from __future__ import annotations
 
 import shared.events.roster  # noqa: F401  (registers the roster events)
 from shared import asyncapi
-from shared.asyncapi import CommandAccepted, CommandRefused, Problem, print_document, render
 from shared.commands.roster import COMMANDS
 from services.roster.entrypoints.commands import register_command_handlers
-
-__all__ = ["CommandAccepted", "CommandRefused", "Problem", "asyncapi_document", "render"]
 
 SERVICE = "roster"
 TITLE = "Louzu roster"
@@ -47,15 +42,6 @@ PARAMETERS = {
 }
 
 
-register = asyncapi.handlers_on(register_command_handlers)  # as bootstrap.py registers them, never executed
-
-
-def asyncapi_document() -> dict:
-    """The AsyncAPI 3.0 document of the roster service's commands and events, as a JSON-ready dict."""
-    return asyncapi.asyncapi_document(SERVICE, COMMANDS, asyncapi.service_events(SERVICE), title=TITLE,
-                                      description=DESCRIPTION, register=register, version=CONTRACT_VERSION,
-                                      parameters=PARAMETERS)
-
-
-if __name__ == "__main__":
-    print_document(asyncapi_document())
+CONTRACT = asyncapi.Contract(
+    SERVICE, COMMANDS, asyncapi.handlers_on(register_command_handlers),  # as bootstrap.py registers them, never executed
+    title=TITLE, description=DESCRIPTION, version=CONTRACT_VERSION, parameters=PARAMETERS)
