@@ -22,7 +22,7 @@ millisecond per line of text and more per block: a roster of 550 residents as an
   borders and boxes WeasyPrint would have to lay out.
 
 Characters the font does not have are printed as "[U+XXXX]" and listed under the building heading
-(see `printing._Printable`).
+(see `fonts.Printable`).
 """
 from __future__ import annotations
 
@@ -37,13 +37,14 @@ import threading
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Sequence
 
 from services.roster.adapters import weasy
-from services.roster.adapters.printing import (CLEAR_LABEL, FONT_FAMILY, IN_GROUP_MARKS, MASKED_LABEL, QR_CAPTION,
-                                               SEX_LABELS, TOTAL_LABELS, _as_of_text, _face, _flags, _local,
-                                               _out_since, _Printable, _report, _room, _several_entrances, _stamp,
-                                               _title, _windows_open)
+from services.roster.adapters.fonts import FONT_FAMILY, Printable, face
+from services.roster.adapters.layout import (CLEAR_LABEL, IN_GROUP_MARKS, MASKED_LABEL, QR_CAPTION, SEX_LABELS,
+                                             TOTAL_LABELS, as_of_text, flags_text, local_time, out_since, report_text,
+                                             room_label, several_entrances, stamp, title_of, windows_open)
 from services.roster.domain.sheet import (PHASE_LABELS, REPORT_LABELS, SAMPLING_LABELS, CompoundSheets, Sheet)
 
 # ---- geometry -------------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ class _Aligner:
 
     def __init__(self, grid: _Grid, font_px: float) -> None:
         self.grid, self.font_px = grid, font_px
-        self.face = _face(False)
+        self.face = face(False)
 
     def wrap(self, text: str, width_px: float) -> list[str]:
         if "\n" in text:
@@ -260,11 +261,11 @@ def _heading_block(lines: int, inner: str) -> tuple[str, int]:
     return f'<div class="top" style="height: {lines * LINE_PT:.2f}pt">{inner}</div>', lines
 
 
-def _building_pages(sheet: Sheet, clean: _Printable) -> list[_Page]:
+def _building_pages(sheet: Sheet, clean: Printable) -> list[_Page]:
     aligner = _grids()[0]
     e = html.escape
     found_before = len(clean.found)
-    title = clean(_title(sheet), "楼号/小区名称")
+    title = clean(title_of(sheet), "楼号/小区名称")
     cadre = clean(sheet.cadre_name, "包干干部") or "—"
     round_id = clean(sheet.round_id, "核酸轮次") or "无"
     phase = PHASE_LABELS.get(sheet.phase, sheet.phase)
@@ -283,7 +284,7 @@ def _building_pages(sheet: Sheet, clean: _Printable) -> list[_Page]:
 
     totals_head = "".join(f"<th>{label}</th>" for _, label in TOTAL_LABELS)
     totals = "".join(f"<td>{getattr(sheet.totals, f)}</td>" for f, _ in TOTAL_LABELS)
-    asof = f'<p class="asof">{e(_as_of_text(sheet.as_of))}</p>' if sheet.as_of is not None else ""
+    asof = f'<p class="asof">{e(as_of_text(sheet.as_of))}</p>' if sheet.as_of is not None else ""
     images = {}
     if sheet.resident_url:
         images[f"louzu:qr/{hashlib.sha256(sheet.resident_url.encode()).hexdigest()[:16]}.png"] = \
@@ -294,7 +295,7 @@ def _building_pages(sheet: Sheet, clean: _Printable) -> list[_Page]:
         f'<table class="head"><colgroup><col><col style="width: 32mm"></colgroup><tr><td>'
         f"<h1>{e(title)} 楼组表</h1>"
         f'<p class="meta">包干干部 {e(cadre)}　{e(phase)}　核酸轮次 {e(round_id)}　<span class="mask">{mask}</span></p>'
-        f'<p class="meta">生成时间 {_stamp(sheet.generated_at)}</p>{asof}'
+        f'<p class="meta">生成时间 {stamp(sheet.generated_at)}</p>{asof}'
         f'<table class="tot"><tr>{totals_head}</tr><tr>{totals}</tr></table>'
         f'</td><td class="qr">{qr}</td></tr></table>')
 
@@ -307,36 +308,36 @@ def _building_pages(sheet: Sheet, clean: _Printable) -> list[_Page]:
     return pages
 
 
-def _resident_units(sheet: Sheet, aligner: _Aligner, clean: _Printable) -> list[list[_Line]]:
+def _resident_units(sheet: Sheet, aligner: _Aligner, clean: Printable) -> list[list[_Line]]:
     """A unit per household (a line per resident, more if a value wraps); a floor's heading line
     is one unit with the floor's first household. Fever residents are on a dark grey band; an
     unreported temperature gets a grey box behind its cell."""
-    today = _local(sheet.generated_at).date()
-    opened = _windows_open(sheet.current_window)
-    several = _several_entrances(sheet)
+    today = local_time(sheet.generated_at).date()
+    opened = windows_open(sheet.current_window)
+    several = several_entrances(sheet)
     unreported = REPORT_LABELS[""]
     blank = [""] * len(PDF_COLUMNS)
     units: list[list[_Line]] = []
     for floor, households in sheet.floors():
         heading = [_Line(f"{floor} 楼", "floor")]
         for h in households:
-            room = _room(h, several)
+            room = room_label(h, several)
             where_room = clean(room, "室号")
             unit: list[_Line] = []
             if not h.residents:
                 unit = _unit_lines(aligner.row([where_room, "(无登记住户)"] + blank[2:]), "row", rule_above=True)
             for i, r in enumerate(h.residents):
                 where = f"{room} {r.name}"
-                am, pm = _report(r, "morning", opened), _report(r, "afternoon", opened)
+                am, pm = report_text(r, "morning", opened), report_text(r, "afternoon", opened)
                 fever = "fever" in (r.morning, r.afternoon)
                 values = [
                     where_room if i == 0 else "", clean(r.name, where), SEX_LABELS.get(r.sex, clean(r.sex, where)),
-                    "" if r.age is None else str(r.age), clean(r.relation, where), clean(_flags(r.flags), where),
+                    "" if r.age is None else str(r.age), clean(r.relation, where), clean(flags_text(r.flags), where),
                     clean(r.id_number, where), clean(r.phone, where), am, pm,
                     SAMPLING_LABELS.get(r.sampling, clean(r.sampling, where)),
                     IN_GROUP_MARKS[h.in_group] if i == 0 else "",
                     str(h.open_deliveries) if i == 0 and h.open_deliveries else "",
-                    _out_since(r.out_since, today), clean(r.transferred_to, where),
+                    out_since(r.out_since, today), clean(r.transferred_to, where),
                 ]
                 marks = () if fever else tuple(col for col, value in ((_AM, am), (_PM, pm)) if value == unreported)
                 unit += _unit_lines(aligner.row(values), "fever" if fever else "row",
@@ -346,7 +347,7 @@ def _resident_units(sheet: Sheet, aligner: _Aligner, clean: _Printable) -> list[
     return units
 
 
-def _cover_pages(doc: CompoundSheets, clean: _Printable) -> list[_Page]:
+def _cover_pages(doc: CompoundSheets, clean: Printable) -> list[_Page]:
     """The compound's summary: a line per building (cadre and totals), then the totals."""
     aligner = _grids()[1]
     e = html.escape
@@ -359,11 +360,11 @@ def _cover_pages(doc: CompoundSheets, clean: _Printable) -> list[_Page]:
                                      [str(getattr(s.totals, f)) for f, _ in TOTAL_LABELS]), "row", rule_above=True)
              for s in doc.sheets]
     units.append(_unit_lines(aligner.row(["合计", ""] + [str(getattr(doc.totals, f)) for f, _ in TOTAL_LABELS]), "total", rule_above=True))
-    asof = f'<p class="asof">{e(_as_of_text(as_of))}</p>' if as_of else ""
+    asof = f'<p class="asof">{e(as_of_text(as_of))}</p>' if as_of else ""
     top, top_lines = _heading_block(
         COVER_TOP_LINES + (AS_OF_LINES if asof else 0),
         f"<h1>{e(name)} 楼组表汇总</h1>"
-        f'<p class="meta">共 {len(doc.sheets)} 栋楼　生成时间 {_stamp(doc.generated_at)}　'
+        f'<p class="meta">共 {len(doc.sheets)} 栋楼　生成时间 {stamp(doc.generated_at)}　'
         f'<span class="mask">{mask}</span></p>{asof}')
     continued = [_Line(f"{e(name)} 楼组表汇总 (续)　{mask}", "title")]
     runs = _paginate(units, LINES_PER_PAGE - top_lines - len(header), LINES_PER_PAGE - len(continued) - len(header))
@@ -375,7 +376,7 @@ def _cover_pages(doc: CompoundSheets, clean: _Printable) -> list[_Page]:
 
 def plan(doc: Sheet | CompoundSheets) -> tuple[str, list[_Page]]:
     """(the document's title, its pages, numbered)."""
-    clean = _Printable()
+    clean = Printable()
     if isinstance(doc, CompoundSheets):
         pages = _cover_pages(doc, clean)
         for sheet in doc.sheets:
@@ -383,7 +384,7 @@ def plan(doc: Sheet | CompoundSheets) -> tuple[str, list[_Page]]:
         title = f"{doc.compound_name} 楼组表"
     else:
         pages = _building_pages(doc, clean)
-        title = f"{_title(doc)} 楼组表"
+        title = f"{title_of(doc)} 楼组表"
     for number, page in enumerate(pages, start=1):
         page.number, page.of = number, len(pages)
     return clean.substitute(title), pages
@@ -577,8 +578,6 @@ class _Workers:
 
         with self.lock:
             if self.pool is None and count > 1:
-                from services.roster.adapters.printing import warm_up
-
                 self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
                                                 initializer=warm_up)
                 self.count = count
@@ -615,6 +614,9 @@ def stop_workers() -> None:
 
 
 def roster_pdf(doc: Sheet | CompoundSheets) -> bytes:
+    """The roster as an A4 portrait PDF in Simplified Chinese: per building a heading, the totals
+    box, the building's QR code and the residents floor by floor. A whole compound gets a summary
+    page first and each building on new pages."""
     title, pages = plan(doc)
     outline = [(p.outline, p.number - 1) for p in pages if p.outline]
     pool = _workers.pool
@@ -630,5 +632,13 @@ def roster_pdf(doc: Sheet | CompoundSheets) -> bytes:
     return _join(parts, outline)
 
 
+def warm_up() -> None:
+    """Import WeasyPrint, start fontconfig, read the font metrics and render a tiny roster, so that
+    the first real print of a process is not ~2 s slower than the next ones. Optional."""
+    roster_pdf(Sheet(tenant="", compound="", compound_name="", building="0", cadre_name="", phase="", round_id="",
+                     current_window="", generated_at=datetime.now(timezone.utc), as_of=None, masked=True,
+                     resident_url="", households=()))
+
+
 __all__ = ["PDF_COLUMNS", "LINES_PER_PAGE", "plan", "render_run", "roster_css", "roster_pdf", "start_workers",
-           "stop_workers", "default_workers"]
+           "stop_workers", "default_workers", "warm_up"]
