@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.commands.base import Command
+from shared.commands.base import Command, Name, Token
 from shared.events.gateway import Role
 
 USER_ID = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
@@ -14,15 +14,15 @@ TENANT = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 class RegisterUser(Command):
     name: str = "register_user"
     user_id: str = Field(pattern=USER_ID)
-    display_name: str = Field(min_length=1, max_length=50)
-    town: str = Field(pattern=TENANT)
-    password_hash: str = Field(pattern=r"^\$argon2id\$")
+    display_name: Name(50)
+    town: Token
+    password_hash: str = Field(max_length=300, pattern=r"^\$argon2id\$")
 
 
 class ChangePassword(Command):
     name: str = "change_password"
     user_id: str = Field(pattern=USER_ID)
-    password_hash: str = Field(pattern=r"^\$argon2id\$")
+    password_hash: str = Field(max_length=300, pattern=r"^\$argon2id\$")
 
 
 class GrantRole(Command):
@@ -31,16 +31,16 @@ class GrantRole(Command):
     role: Role
     grant_tenant: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,63})?$")
     grant_compound: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,63})?$")
-    household_id: str = Field(default="", max_length=64)
+    household_id: str = Field(default="", max_length=64, pattern=r"^([^\s/\\<>]{1,64})?$")
 
 
 class RevokeRole(Command):
     name: str = "revoke_role"
     user_id: str = Field(pattern=USER_ID)
     role: Role
-    grant_tenant: str = ""
-    grant_compound: str = ""
-    household_id: str = ""
+    grant_tenant: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,63})?$")
+    grant_compound: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,63})?$")
+    household_id: str = Field(default="", max_length=64, pattern=r"^([^\s/\\<>]{1,64})?$")
 
 
 COMMANDS: dict[str, type[Command]] = {c.model_fields["name"].default: c for c in (

@@ -14,8 +14,8 @@ from pydantic import Field
 
 from shared.eventlog.envelope import Event, register
 
-Role = Literal["town_dispatcher", "committee_cadre", "volunteer", "resident"]
-ROLES: tuple[str, ...] = ("town_dispatcher", "committee_cadre", "volunteer", "resident")
+Role = Literal["town_admin", "town_dispatcher", "committee_cadre", "volunteer", "resident"]
+ROLES: tuple[str, ...] = ("town_admin", "town_dispatcher", "committee_cadre", "volunteer", "resident")
 
 
 USERS_TENANT = "louzu-users"
@@ -56,7 +56,8 @@ class RoleGranted(GatewayEvent):
 
     aggregate = "user"
     user_id: str = Field(description="user id")
-    role: Role = Field(description="town_dispatcher, committee_cadre, volunteer or resident")
+    role: Role = Field(description="town_admin (sign-ins and grants of the town), town_dispatcher, committee_cadre, "
+                                   "volunteer or resident")
     tenant: str = Field(default="", description="committee (tenant) the role covers; empty for a town dispatcher")
     compound: str = Field(default="", description="compound, for a volunteer or a resident")
     household_id: str = Field(default="", description="household, for a resident")

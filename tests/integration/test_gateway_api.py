@@ -76,7 +76,8 @@ async def test_sealing_with_an_idempotency_key_twice_appends_once_and_answers_th
     first = await cadre.post(path(town["tenant"], "/buildings/41/seal"), json=body, headers={"Idempotency-Key": "k1"})
     again = await cadre.post(path(town["tenant"], "/buildings/41/seal"), json=body, headers={"Idempotency-Key": "k1"})
     assert first.status_code == 200 and first.json()["event_ids"] and not first.json()["duplicate"]
-    assert again.json() == {"event_ids": first.json()["event_ids"], "duplicate": True}
+    assert again.json() == {**first.json(), "duplicate": True}
+    assert first.headers["Louzu-Position"] == str(first.json()["position"]) and first.json()["position"] > before
     after = (await nc.jetstream().stream_info("LOUZU_EVENTS")).state.last_seq
     assert after - before == len(first.json()["event_ids"])
     refused = await cadre.post(path(town["tenant"], "/buildings/41/seal"), json=body)

@@ -24,7 +24,7 @@ KNOWN: set[tuple[str, str]] = {
     ('services/gateway/bootstrap.py', 'services.lockdown'),
     ('services/gateway/bootstrap.py', 'services.registry'),
     ('services/gateway/bootstrap.py', 'services.roster'),
-    ('services/gateway/entrypoints/api.py', 'proj_lockdown'),
+    ('services/gateway/entrypoints/lookups.py', 'proj_lockdown'),
     ('services/gateway/entrypoints/reads.py', 'proj_roster'),
     ('services/gateway/entrypoints/reads.py', 'services.delivery'),
     ('services/gateway/entrypoints/reads.py', 'services.lockdown'),

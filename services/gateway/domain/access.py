@@ -15,22 +15,42 @@ from shared.eventlog.envelope import Event
 from shared.events import gateway as e
 
 # operation → roles that may call it (within their scope)
+CADRE = frozenset({"committee_cadre"})
 CADRE_AND_TOWN = frozenset({"committee_cadre", "town_dispatcher"})
+ON_DUTY = frozenset({"committee_cadre", "volunteer"})
+READERS = frozenset({"committee_cadre", "volunteer", "town_dispatcher"})
+TOWN = frozenset({"town_dispatcher"})
+ADMIN = frozenset({"town_admin"})
+
+
+def _all(roles: frozenset[str], *operations: str) -> dict[str, frozenset[str]]:
+    return dict.fromkeys(operations, roles)
+
+
 OPERATIONS: dict[str, frozenset[str]] = {
-    "sealBuilding": CADRE_AND_TOWN, "extendSealing": CADRE_AND_TOWN, "releaseBuilding": CADRE_AND_TOWN,
-    "getBuildingRoster": CADRE_AND_TOWN, "printBuildingRoster": CADRE_AND_TOWN,
+    **_all(CADRE_AND_TOWN, "sealBuilding", "extendSealing", "shortenSealing", "resetSealing", "releaseBuilding",
+           "getBuildingRoster", "printBuildingRoster", "scheduleTestingRound", "closeTestingRound",
+           "recordTestResult", "transferResident", "recordDisinfection", "requestReinforcement",
+           "closeReinforcement", "listFevers", "listMissedReports", "listOutNow", "getGroupCoverage"),
+    **_all(CADRE, "completePlaybookTask", "publishNotice", "joinBuildingGroup", "leaveBuildingGroup",
+           "bookSamplingCodes", "markAbsent", "acceptDelivery", "assignDelivery", "failDelivery", "retryDelivery",
+           "cancelDelivery", "escalateDelivery", "openGroupPurchase", "closeGroupPurchase",
+           "recordGroupPurchaseArrival", "enrollDutyPerson", "setDutyAvailability", "withdrawDutyPerson",
+           "openGatePost", "closeGatePost", "planRota", "swapShift", "setStandby", "importResidents",
+           "registerCompound", "registerBuilding", "assignBuildingCadre", "registerHousehold", "updateResident",
+           "moveOutResident", "verifyResident", "eraseResident"),
+    **_all(ON_DUTY, "checkOffSample", "recordGatePass", "pickUpDelivery", "completeDelivery", "checkInShift",
+           "checkOutShift"),
+    **_all(READERS, "listUnsampled", "getDeliveryQueue", "getRota", "listNotices", "listPlaybookTasks",
+           "listCompounds", "listBuildings", "listHouseholds", "listResidents"),
     "reportResident": frozenset({"committee_cadre", "resident"}),
-    "scheduleTestingRound": CADRE_AND_TOWN, "checkOffSample": frozenset({"committee_cadre", "volunteer"}),
-    "listUnsampled": frozenset({"committee_cadre", "volunteer", "town_dispatcher"}),
-    "closeTestingRound": CADRE_AND_TOWN, "recordGatePass": frozenset({"committee_cadre", "volunteer"}),
     "requestDelivery": frozenset({"committee_cadre", "resident"}),
-    "assignDelivery": frozenset({"committee_cadre"}), "completeDelivery": frozenset({"committee_cadre", "volunteer"}),
-    "getDeliveryQueue": frozenset({"committee_cadre", "volunteer", "town_dispatcher"}),
-    "getRota": frozenset({"committee_cadre", "volunteer", "town_dispatcher"}),
-    "getTownOverview": frozenset({"town_dispatcher"}),
-    "dispatchReinforcement": frozenset({"town_dispatcher"}),
-    "importResidents": frozenset({"committee_cadre"}),
+    "orderGroupPurchase": frozenset({"committee_cadre", "resident"}),
+    "cancelGroupPurchaseOrder": frozenset({"committee_cadre", "resident"}),
     "getHousehold": frozenset({"resident", "committee_cadre"}),
+    **_all(TOWN, "getTownOverview", "dispatchReinforcement", "setTownPolicy", "publishPlaybook",
+           "listReinforcements"),
+    **_all(ADMIN, "registerUser", "changePassword", "grantRole", "revokeRole", "listUsers"),
 }
 # roles that see personal data only masked, whatever they ask for
 MASKED_ONLY = frozenset({"volunteer", "resident", "town_dispatcher"})
@@ -59,7 +79,7 @@ class Principal:
     @property
     def role(self) -> str:
         """The principal's widest role, for the audit trail and the landing page."""
-        for role in ("town_dispatcher", "committee_cadre", "volunteer", "resident"):
+        for role in ("town_admin", "town_dispatcher", "committee_cadre", "volunteer", "resident"):
             if role in self.roles:
                 return role
         return ""
@@ -85,6 +105,11 @@ class Principal:
     def can(self, operation: str, tenant: str, compound: str | None = None, household: str | None = None) -> bool:
         allowed = OPERATIONS.get(operation, frozenset())
         return any(g.role in allowed for g in self.grants_over(tenant, compound, household))
+
+    def can_town(self, operation: str, town: str) -> bool:
+        """Town-wide operations (policy, playbook, sign-ins): a town role of this very town."""
+        allowed = OPERATIONS.get(operation, frozenset())
+        return bool(town) and self.town == town and any(g.role in allowed for g in self.grants if not g.tenant)
 
     def masked_only(self, tenant: str) -> bool:
         return not any(g.role == "committee_cadre" for g in self.grants_over(tenant))
@@ -129,7 +154,7 @@ def change_password(u: User, cmd: c.ChangePassword, now: datetime) -> list[Event
 
 
 def _grant_of(cmd: c.GrantRole | c.RevokeRole) -> Grant:
-    needs = {"town_dispatcher": (), "committee_cadre": ("grant_tenant",),
+    needs = {"town_admin": (), "town_dispatcher": (), "committee_cadre": ("grant_tenant",),
              "volunteer": ("grant_tenant", "grant_compound"),
              "resident": ("grant_tenant", "grant_compound", "household_id")}[cmd.role]
     for name in needs:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
+from shared.commands import delivery, lockdown, roster
 from shared.errors import Problem
 from shared.links import open_building_token
 from shared.localtime import local
@@ -19,6 +20,7 @@ from services.gateway.domain.access import Principal
 from services.gateway.entrypoints import labels
 from services.gateway.entrypoints.context import Context, context, session_of
 from services.gateway.entrypoints.problems import ApiProblem, not_found
+from services.gateway.entrypoints.routing import send
 from services.gateway.entrypoints.sessions import COOKIE, SESSION_HOURS, Session, csrf_ok
 
 router = APIRouter(include_in_schema=False)
@@ -33,17 +35,23 @@ def set_cookie(response: Response, ctx: Context, session: Session) -> None:
 
 
 async def authenticate(ctx: Context, request: Request, user_id: str, password: str) -> Session:
+    """The signed-in session, or a 401, 429 (too many failures from this address or for this user, on
+    any gateway) or 503 (the shared counts cannot be reached: no try goes uncounted)."""
+    from services.gateway.adapters.state import StateUnavailable, TooManyAttempts
     from services.gateway.application.access import sign_in
     client = request.client.host if request.client else "?"
-    wait = ctx.limits.blocked(f"ip:{client}", f"user:{user_id}")
-    if wait:
-        raise ApiProblem(Problem("too_many_attempts", f"登录尝试过多，请 {int(wait) + 1} 秒后再试",
-                                 f"too many sign-in attempts; retry in {int(wait) + 1} s"), 429)
+    try:
+        tried = await ctx.limits.attempt(f"ip:{client}", f"user:{user_id}")  # counted as failed until it succeeds
+    except TooManyAttempts as exc:
+        raise ApiProblem(exc.problem(), 429) from None
+    except StateUnavailable:
+        raise ApiProblem(Problem("service_unavailable", "登录暂不可用，请稍后重试",
+                                 "signing in is unavailable for a moment; retry shortly"), 503) from None
     who = await sign_in(ctx.pool, user_id, password)
     if who is None:
-        ctx.limits.failed(f"ip:{client}", f"user:{user_id}")
         raise ApiProblem(Problem("unauthenticated", "用户名或密码错误", "wrong user id or password", "password"), 401)
-    ctx.forget_principal(who.user_id)  # grants as they are now, not as cached before this sign-in
+    await ctx.limits.succeeded(tried)
+    await ctx.forget_principal(who.user_id)  # grants as they are now, on every gateway, not as cached before
     _, session = ctx.sessions.issue(who.user_id)
     return session
 
@@ -172,10 +180,9 @@ async def town_dispatch(request: Request, town: str, tenant: str = Form(...), co
     _check_csrf(request, csrf_token)
     if not found.can("dispatchReinforcement", tenant, compound) or found.town != town:
         raise not_found()
-    from services.gateway.entrypoints.api import command
-    await command(context(request), found, "roster", "dispatch_reinforcement", tenant, compound, None,
-                  request_id=request_id, people=[{"person_id": person_id, "name": name, "from_compound": from_compound,
-                                                  "from_tenant": from_tenant}])
+    await send(context(request), found, roster.DispatchReinforcement, tenant, compound, None, {
+        "request_id": request_id, "people": [{"person_id": person_id, "name": name, "from_compound": from_compound,
+                                              "from_tenant": from_tenant}]})
     return await town_table(request, town)
 
 
@@ -216,10 +223,9 @@ async def seal_form(request: Request, tenant: str, compound: str, building: str 
     _check_csrf(request, csrf_token)
     if not found.can("sealBuilding", tenant, compound):
         raise not_found()
-    from services.gateway.entrypoints.api import command
-    await command(context(request), found, "lockdown", "seal_building", tenant, compound, f"seal:{uuid.uuid4()}",
-                  building=building, town=town, reason=reason, ordered_by=ordered_by)
-    return RedirectResponse(f"/c/{quote(tenant)}/{quote(compound)}/b/{quote(building)}", 303)
+    done = await send(context(request), found, lockdown.SealBuilding, tenant, compound, f"seal:{uuid.uuid4()}",
+                      {"building": building, "town": town, "reason": reason, "ordered_by": ordered_by})
+    return RedirectResponse(f"/c/{quote(tenant)}/{quote(compound)}/b/{quote(building)}?position={done.position}", 303)
 
 
 @router.get("/c/{tenant}/{compound}/b/{building}")
@@ -255,7 +261,10 @@ async def resident_identify(request: Request, token: str, room: str = Form(...),
         return page(request, "message.html", title_key="link_expired")
     tenant, compound, building = place
     client = request.client.host if request.client else "?"
-    if ctx.limits.blocked(f"ip:{client}", f"room:{tenant}:{building}:{room}"):
+    from services.gateway.adapters.state import StateUnavailable, TooManyAttempts
+    try:
+        tried = await ctx.limits.attempt(f"ip:{client}", f"room:{tenant}:{building}:{room}")
+    except (TooManyAttempts, StateUnavailable):
         return page(request, "resident_identify.html", token=token, building=building, error_key="too_many")
     async with ctx.reader([tenant]) as conn:
         household = await conn.fetchval(
@@ -264,8 +273,8 @@ async def resident_identify(request: Request, token: str, room: str = Form(...),
             "AND h.room = $4 AND r.status = 'living' AND r.phone_mask <> '' AND right(r.phone_mask, 4) = $5 LIMIT 1",
             tenant, compound, building, room.strip(), phone_last4.strip())
     if household is None:
-        ctx.limits.failed(f"ip:{client}", f"room:{tenant}:{building}:{room}")
         return page(request, "resident_identify.html", token=token, building=building, error_key="no_match")
+    await ctx.limits.succeeded(tried)
     _, session = ctx.sessions.issue("", (tenant, compound, building, household))
     response = RedirectResponse("/resident", 303)
     set_cookie(response, ctx, session)
@@ -292,11 +301,10 @@ async def resident_report(request: Request, resident_id: str = Form(...), temper
         raise not_found()
     session = session_of(request)
     building = session.resident[2]
-    from services.gateway.entrypoints.api import command
-    await command(context(request), found, "lockdown", "report_resident", grant.tenant, grant.compound, None,
-                  building=building, household_id=grant.household_id, resident_id=resident_id,
-                  temperature=temperature, symptoms=symptoms, need=need)
-    return RedirectResponse("/resident?done=report", 303)
+    done = await send(context(request), found, lockdown.ReportResident, grant.tenant, grant.compound, None, {
+        "building": building, "household_id": grant.household_id, "resident_id": resident_id,
+        "temperature": temperature, "symptoms": symptoms, "need": need})
+    return RedirectResponse(f"/resident?done=report&position={done.position}", 303)
 
 
 @router.post("/resident/supplies")
@@ -307,11 +315,10 @@ async def resident_supplies(request: Request, items: str = Form(...), category: 
     grant = next((g for g in found.grants if g.role == "resident"), None)
     if grant is None:
         raise not_found()
-    from services.gateway.entrypoints.api import command
-    await command(context(request), found, "delivery", "request_delivery", grant.tenant, grant.compound, None,
-                  household_id=grant.household_id, building=session_of(request).resident[2], items=items,
-                  category=category, source="shop", urgency=urgency)
-    return RedirectResponse("/resident?done=supplies", 303)
+    done = await send(context(request), found, delivery.RequestDelivery, grant.tenant, grant.compound, None, {
+        "household_id": grant.household_id, "building": session_of(request).resident[2], "items": items,
+        "category": category, "source": "shop", "urgency": urgency})
+    return RedirectResponse(f"/resident?done=supplies&position={done.position}", 303)
 
 
 # ---- volunteer -----------------------------------------------------------------------------------
@@ -353,11 +360,10 @@ async def volunteer_gate(request: Request, tenant: str = Form(...), compound: st
     if person is None:
         raise ApiProblem(Problem("unknown_room", f"{building} 号楼没有 {room} 室的住户", f"no household in room {room} of "
                                  f"building {building}", "room"), 422)
-    from services.gateway.entrypoints.api import command
-    await command(context(request), found, "lockdown", "record_gate_pass", tenant, compound, None, building=building,
-                  resident_id=person["resident_id"], household_id=person["household_id"], direction=direction,
-                  reason=reason)
-    return RedirectResponse("/volunteer?done=gate", 303)
+    done = await send(context(request), found, lockdown.RecordGatePass, tenant, compound, None, {
+        "building": building, "resident_id": person["resident_id"], "household_id": person["household_id"],
+        "direction": direction, "reason": reason})
+    return RedirectResponse(f"/volunteer?done=gate&position={done.position}", 303)
 
 
 @router.get("/volunteer")
