@@ -21,8 +21,9 @@ def projections():
     from services.registry.projections.tables import RegistryProjection
     from services.roster.projections.tables import RosterProjection
     from services.gateway.projections.tables import GatewayProjection
+    from services.gateway.projections.views import GatewayViews
     return {p.name: p for p in (RegistryProjection(), LockdownProjection(), DeliveryProjection(), RosterProjection(),
-                                GatewayProjection())}
+                                GatewayProjection(), GatewayViews())}
 
 
 def contracts():

@@ -23,15 +23,13 @@ from services.gateway.application.access import AccessService
 from services.gateway.entrypoints.context import Context
 from services.gateway.entrypoints.sessions import Sessions
 from services.gateway.projections.tables import GatewayProjection
+from services.gateway.projections.views import GatewayViews
 
 
 def read_models() -> list:
-    """The read models the gateway reads (its own, and the services' it shows)."""
-    from services.delivery.projections.tables import DeliveryProjection
-    from services.lockdown.projections.tables import LockdownProjection
-    from services.registry.projections.tables import RegistryProjection
-    from services.roster.projections.tables import RosterProjection
-    return [GatewayProjection(), RegistryProjection(), LockdownProjection(), DeliveryProjection(), RosterProjection()]
+    """The read models the gateway keeps and reads: sign-ins and grants, and its views of what the
+    consoles and the API show (projected from every service's events, docs/reads.md)."""
+    return [GatewayProjection(), GatewayViews()]
 
 
 def utc_now() -> datetime:
@@ -62,15 +60,16 @@ class Gateway:
         self.store = EventStore(self.nc)
         self.pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=8)
         async with self.pool.acquire() as conn:
-            for projection in read_models():  # whichever service starts first, the tables exist
+            for projection in read_models():  # the tables exist before the first request reads them
                 await ensure_schema(conn, projection, projection.schema)
         self.access = AccessService(self.store, self.clock)
         if commands:
             self.server = await CommandServer(self.nc, "gateway", COMMANDS,
                                               lambda command: self.access.execute(command)).start()
         if projector:
-            runner = ProjectionRunner(self.nc, self.database_url, GatewayProjection())
-            self.tasks.append(asyncio.create_task(runner.run(self.stop)))
+            for projection in read_models():
+                runner = ProjectionRunner(self.nc, self.database_url, projection)
+                self.tasks.append(asyncio.create_task(runner.run(self.stop)))
         ctx = Context(nc=self.nc, pool=self.pool, database_url=self.database_url, access=self.access,
                       sessions=Sessions(load_or_create_secret(self.secrets_dir / "sessions.key")),
                       index=BlindIndex(load_or_create_secret(self.secrets_dir / "blind-index.key")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.eventlog.envelope import Event, register
 
@@ -21,6 +21,16 @@ AssigneeKind = Literal["gate_post_pair", "volunteer"]
 FailReason = Literal["no_answer", "item_unavailable", "other"]
 Scope = Literal["building", "compound"]
 FLAGS: tuple[str, ...] = ("elderly_alone", "chronic_illness", "pregnant", "infant", "disability")
+
+
+class QueueStanding(BaseModel):
+    """Where a request stands in the supply queue, as the delivery service ranks it when it is made."""
+
+    model_config = ConfigDict(frozen=True)
+    tier: int = Field(ge=0, le=2, description="0 urgent medicine or medical supplies, 1 a vulnerable household, "
+                                              "2 everyone else; within a tier whoever has waited longest goes first")
+    reasons_zh: tuple[str, ...] = Field(default=(), description="why, in Chinese, e.g. 紧急药品, 独居老人")
+    reasons_en: tuple[str, ...] = Field(default=(), description="why, in English, e.g. urgent medicine")
 
 
 class DeliveryEvent(Event):
@@ -46,6 +56,8 @@ class DeliveryRequested(DeliveryEvent):
     vulnerable: tuple[Flag, ...] = Field(default=(), description="the household's vulnerability flags when it "
                                                                  "asked, copied from the roster")
     requested_at: datetime = Field(description="when it entered the queue")
+    standing: QueueStanding | None = Field(default=None, description="its tier and reasons in the queue, set by the "
+                                                                     "delivery service; none on older requests")
 
 
 @register

@@ -19,7 +19,7 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
 from shared.eventlog.envelope import RecordedEvent, UndecodableEvent, decode, H_TYPE
-from shared.eventlog.subjects import EVENTS_STREAM
+from shared.eventlog.subjects import EVENTS_STREAM, checkpoint_subject
 from shared.logging import get_logger
 from shared.projections.base import Projection, ensure_schema
 from shared.projections.reader import BatchReader, GapDetected, RawMessage, ReaderFailed
@@ -57,8 +57,9 @@ class ProjectionRunner:
 
     def __init__(self, nc: NATS, dsn: str, projection: Projection, *, schema: str | None = None,
                  checkpoint: str | None = None, batch: int = 1000, stream: str = EVENTS_STREAM,
-                 with_indexes: bool = True) -> None:
+                 with_indexes: bool = True, announce: bool = False) -> None:
         self.nc, self.dsn, self.projection, self.stream, self.batch = nc, dsn, projection, stream, batch
+        self.announce = announce  # publish every checkpoint on core NATS (readers waiting for a position)
         self.schema = schema or projection.schema
         self.checkpoint = checkpoint or projection.name
         self.last_seq = 0
@@ -120,6 +121,8 @@ class ProjectionRunner:
                     raw = [msg for msg in raw if msg.seq <= until_seq]
                 if raw:
                     await self._apply_batch(conn, raw)
+                if self.announce:  # after each batch, and while idle (a reader that just started learns it)
+                    await self.nc.publish(checkpoint_subject(self.checkpoint), str(self.last_seq).encode())
                 if until_seq is not None and (self.last_seq >= until_seq or (not raw and reader.pending == 0)):
                     return True
             return True

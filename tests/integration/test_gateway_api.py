@@ -50,7 +50,7 @@ async def town(system, nc, db, tenant):
     await make_user(nc, users["dispatch"], town, {"role": "town_dispatcher"})
     await eventually(lambda: db.fetchval("SELECT count(*) = 3 FROM proj_gateway.users WHERE user_id = ANY($1)",
                                          list(users.values())))
-    await eventually(lambda: db.fetchval("SELECT count(*) = 4 FROM proj_roster.households WHERE tenant = $1", other))
+    await eventually(lambda: db.fetchval("SELECT count(*) = 4 FROM proj_gateway_views.households WHERE tenant = $1", other))
     return {"tenant": tenant, "other": other, "town": town, **users}
 
 

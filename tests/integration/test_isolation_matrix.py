@@ -62,7 +62,7 @@ async def committees(gateway, nc, db, tenant):
         await make_user(nc, users[role], town, grant)
     await eventually(lambda: db.fetchval("SELECT count(*) = 3 FROM proj_gateway.users WHERE user_id = ANY($1)",
                                          list(users.values())))
-    await eventually(lambda: db.fetchval("SELECT count(*) = 2 FROM proj_roster.compounds WHERE town = $1", town))
+    await eventually(lambda: db.fetchval("SELECT count(*) = 2 FROM proj_gateway_views.compounds WHERE town = $1", town))
     return {"own": tenant, "other": other, "town": town, "users": users}
 
 

@@ -53,7 +53,7 @@ async def test_the_town_stream_pushes_new_events_and_resumes_from_last_event_id(
     await populate_building(EventStore(nc), tenant, building="41", floors=1)
     await make_user(nc, f"d-{town}", town, {"role": "town_dispatcher"})
     await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_gateway.users WHERE user_id = $1", f"d-{town}"))
-    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_roster.compounds WHERE town = $1", town))
+    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_gateway_views.compounds WHERE town = $1", town))
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         signed = await client.post("/api/v1/session", json={"user_id": f"d-{town}", "password": PASSWORD})
         assert signed.status_code == 200
@@ -86,7 +86,7 @@ async def test_an_open_stream_shows_a_committee_that_joins_the_town_and_ends_whe
     await register_compound(EventStore(nc), tenant, "c1", "樱花苑", town)
     await make_user(nc, f"d-{town}", town, {"role": "town_dispatcher"})
     await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_gateway.users WHERE user_id = $1", f"d-{town}"))
-    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_roster.compounds WHERE town = $1", town))
+    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_gateway_views.compounds WHERE town = $1", town))
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         signed = await client.post("/api/v1/session", json={"user_id": f"d-{town}", "password": PASSWORD})
         assert signed.status_code == 200

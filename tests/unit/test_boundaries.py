@@ -20,9 +20,6 @@ SCHEMA = re.compile(r"\bproj_(registry|lockdown|delivery|roster|gateway)\b")
 KNOWN: set[tuple[str, str]] = {
     ('services/gateway/application/access.py', 'proj_roster'),
     ('services/gateway/application/importing.py', 'services.registry'),
-    ('services/gateway/bootstrap.py', 'services.delivery'),
-    ('services/gateway/bootstrap.py', 'services.lockdown'),
-    ('services/gateway/bootstrap.py', 'services.registry'),
     ('services/gateway/bootstrap.py', 'services.roster'),
     ('services/gateway/entrypoints/lookups.py', 'proj_lockdown'),
     ('services/gateway/entrypoints/reads.py', 'proj_roster'),
@@ -39,10 +36,6 @@ KNOWN: set[tuple[str, str]] = {
     ('services/gateway/entrypoints/phone.py', 'proj_lockdown'),
     ('services/gateway/entrypoints/phone.py', 'proj_roster'),
     ('services/gateway/entrypoints/phone.py', 'services.delivery'),
-    ('services/gateway/projections/overview.py', 'proj_delivery'),
-    ('services/gateway/projections/overview.py', 'proj_lockdown'),
-    ('services/gateway/projections/overview.py', 'proj_roster'),
-    ('services/gateway/projections/overview.py', 'services.delivery'),
     ('shared/infra/system.py', 'proj_registry'),
 }
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.commands import delivery as c
 from shared.errors import DomainError
 from shared.eventlog.envelope import Event
 from shared.events import delivery as e
+from services.delivery.domain.priority import priority
 
 FINAL = ("delivered", "cancelled")
 STATUS_ZH = {None: "不存在", "requested": "待受理", "accepted": "已受理", "assigned": "已指派", "picked_up": "已取件",
@@ -92,7 +93,18 @@ def request(r: Request, cmd: c.RequestDelivery, vulnerable: tuple[str, ...], now
     return [e.DeliveryRequested(
         request_id=request_id_of(cmd), household_id=cmd.household_id, building=cmd.building,
         resident_id=cmd.resident_id, requested_by=cmd.actor, on_behalf=cmd.on_behalf, items=cmd.items.strip(),
-        category=cmd.category, source=cmd.source, urgency=cmd.urgency, vulnerable=flags, requested_at=now)]
+        category=cmd.category, source=cmd.source, urgency=cmd.urgency, vulnerable=flags, requested_at=now,
+        standing=standing(cmd, flags, now))]
+
+
+def standing(cmd: c.RequestDelivery, flags: tuple[str, ...], now: datetime) -> e.QueueStanding:
+    """The part of the request's priority that does not change while it waits, carried in the event
+    so that readers of the queue need not know the rule (the last reason, the time waited, they add)."""
+    rank = priority({"category": cmd.category, "urgency": cmd.urgency, "vulnerable": flags, "requested_at": now,
+                     "request_id": ""}, now, timedelta.max)
+    reasons = rank.reasons[:-1]
+    return e.QueueStanding(tier=rank.rank[0], reasons_zh=tuple(zh for zh, _ in reasons),
+                           reasons_en=tuple(en for _, en in reasons))
 
 
 def accept(r: Request, cmd: c.AcceptDelivery, now: datetime) -> list[Event]:

@@ -1,5 +1,5 @@
 """Live updates for the town console over server-sent events. The gateway follows the town's
-committees' part of the event log; after each batch it waits for the roster read model to apply it,
+committees' part of the event log; after each batch it waits for its own read model to apply it,
 renders the overview table again and sends it. The SSE event id is the log's sequence number, so a
 browser that reconnects (Last-Event-ID) is brought up to date from where it left off. Every few
 seconds the stream reads the viewer's reach again: a committee that joins the town appears without a
@@ -16,6 +16,7 @@ from shared.projections.reader import BatchReader
 from services.gateway.domain.access import Principal
 from services.gateway.entrypoints.context import context, session_of
 from services.gateway.entrypoints import labels
+from services.gateway.projections.views import NAME as VIEWS
 
 REACH_S = 5.0  # how often a stream re-reads who is watching (a committee joins the town, a grant is revoked)
 CATCH_UP_S = 3.0
@@ -29,7 +30,7 @@ def sse(event: str, data: str, event_id: int | None = None) -> str:
 async def _caught_up(pool, seq: int) -> None:
     deadline = asyncio.get_running_loop().time() + CATCH_UP_S
     while asyncio.get_running_loop().time() < deadline:
-        done = await pool.fetchval("SELECT last_seq FROM louzu.projection_checkpoints WHERE name = 'roster'") or 0
+        done = await pool.fetchval("SELECT last_seq FROM louzu.projection_checkpoints WHERE name = $1", VIEWS) or 0
         if done >= seq:
             return
         await asyncio.sleep(0.1)

@@ -1,64 +1,66 @@
 """The town dispatcher's one page: per compound, the sealed buildings with phase and time left,
 testing-round progress, unreported temperatures, fever alerts, the delivery backlog and its oldest
-request, rota gaps — and the town's open reinforcement requests. Read from the services' read
-models inside the dispatcher's tenant transaction (row-level security limits it to the town)."""
+request, rota gaps — and the town's open reinforcement requests. Read from the gateway's own read
+model (`proj_gateway_views`) inside the dispatcher's tenant transaction (row-level security limits
+it to the town's committees)."""
 from __future__ import annotations
 
 from datetime import datetime, time
 
 import asyncpg
 
-from services.delivery.projections.queries import OPEN
 from shared.localtime import SHANGHAI, open_report_window
+from services.gateway.projections.sheet import DEFAULT_REPORT_TIMES, OPEN
+from services.gateway.projections.views import SCHEMA as S
 
 
-COMPOUNDS = """
-SELECT c.tenant, c.compound, c.name, COALESCE(t.report_times, ARRAY['08:00', '14:00']) AS report_times
-FROM proj_roster.compounds c LEFT JOIN proj_roster.towns t ON t.town = c.town
+COMPOUNDS = f"""
+SELECT c.tenant, c.compound, c.name, t.report_times
+FROM {S}.compounds c LEFT JOIN {S}.towns t ON t.town = c.town
 WHERE c.town = $1 ORDER BY c.name, c.compound
 """
-SEALED = """
-SELECT tenant, compound, building_number AS building, phase, seal_ends_at, monitoring_ends_at
-FROM proj_lockdown.episodes WHERE phase IN ('sealed', 'health_monitoring')
-ORDER BY tenant, compound, length(building_number), building_number
+SEALED = f"""
+SELECT tenant, compound, building, phase, seal_ends_at, monitoring_ends_at
+FROM {S}.episodes WHERE phase IN ('sealed', 'health_monitoring')
+ORDER BY tenant, compound, length(building), building
 """
-ROUNDS = """
+ROUNDS = f"""
 SELECT r.tenant, r.compound, r.round_id, r.starts_at,
-       (SELECT count(*) FROM proj_lockdown.samples s WHERE s.tenant = r.tenant AND s.round_id = r.round_id
+       (SELECT count(*) FROM {S}.samples s WHERE s.tenant = r.tenant AND s.round_id = r.round_id
          AND s.status = 'sampled') AS sampled,
-       (SELECT count(*) FROM proj_lockdown.samples s WHERE s.tenant = r.tenant AND s.round_id = r.round_id
+       (SELECT count(*) FROM {S}.samples s WHERE s.tenant = r.tenant AND s.round_id = r.round_id
          AND s.status = 'absent') AS absent,
-       (SELECT count(*) FROM proj_roster.residents p JOIN proj_roster.households h ON h.tenant = p.tenant
+       (SELECT count(*) FROM {S}.residents p JOIN {S}.households h ON h.tenant = p.tenant
          AND h.compound = p.compound AND h.household_id = p.household_id
          WHERE p.tenant = r.tenant AND p.compound = r.compound AND h.building = ANY(r.buildings)
          AND p.status = 'living' AND p.transferred_to = '') AS expected
-FROM proj_lockdown.rounds r WHERE r.status = 'open' ORDER BY r.starts_at
+FROM {S}.rounds r WHERE r.status = 'open' ORDER BY r.starts_at
 """
-UNREPORTED = """
+UNREPORTED = f"""
 SELECT count(*) AS unreported
-FROM proj_roster.residents p
-JOIN proj_roster.households h ON h.tenant = p.tenant AND h.compound = p.compound AND h.household_id = p.household_id
-JOIN proj_roster.buildings b ON b.tenant = h.tenant AND b.compound = h.compound AND b.building = h.building
+FROM {S}.residents p
+JOIN {S}.households h ON h.tenant = p.tenant AND h.compound = p.compound AND h.household_id = p.household_id
+JOIN {S}.buildings b ON b.tenant = h.tenant AND b.compound = h.compound AND b.building = h.building
 WHERE b.phase IN ('sealed', 'health_monitoring') AND p.status = 'living' AND p.transferred_to = ''
   AND p.tenant = $1 AND p.compound = $2
-  AND NOT EXISTS (SELECT 1 FROM proj_roster.reports r WHERE r.tenant = p.tenant AND r.resident_id = p.resident_id
+  AND NOT EXISTS (SELECT 1 FROM {S}.reports r WHERE r.tenant = p.tenant AND r.resident_id = p.resident_id
                   AND r.window_start = $3)
 """
-FEVERS = """
-SELECT tenant, compound, count(*) AS fevers FROM proj_lockdown.fever_alerts WHERE raised_at >= $1
+FEVERS = f"""
+SELECT tenant, compound, count(*) AS fevers FROM {S}.fever_alerts WHERE raised_at >= $1
 GROUP BY tenant, compound
 """
-BACKLOG = """
-SELECT tenant, compound, count(*) AS open, min(requested_at) AS oldest FROM proj_delivery.requests
+BACKLOG = f"""
+SELECT tenant, compound, count(*) AS open, min(requested_at) AS oldest FROM {S}.requests
 WHERE status = ANY($1) GROUP BY tenant, compound
 """
-GAPS = """
-SELECT tenant, compound, count(*) AS gaps FROM proj_roster.shifts WHERE day >= $1 AND cardinality(people) < 2
+GAPS = f"""
+SELECT tenant, compound, count(*) AS gaps FROM {S}.shifts WHERE day >= $1 AND cardinality(people) < 2
 GROUP BY tenant, compound
 """
-REINFORCEMENTS = """
+REINFORCEMENTS = f"""
 SELECT r.tenant, r.compound, r.request_id, r.people, r.sent, r.from_day, r.until_day, r.reason, r.requested_at
-FROM proj_roster.reinforcements r WHERE r.town = $1 AND r.status = 'open' ORDER BY r.requested_at
+FROM {S}.reinforcements r WHERE r.town = $1 AND r.status = 'open' ORDER BY r.requested_at
 """
 
 
@@ -67,7 +69,7 @@ async def town_overview(conn: asyncpg.Connection, town: str, now: datetime) -> d
     compounds = {(r["tenant"], r["compound"]): {"tenant": r["tenant"], "compound": r["compound"], "name": r["name"],
                                                 "sealed": [], "rounds": [], "unreported": 0, "fevers": 0,
                                                 "deliveries_open": 0, "oldest_delivery": None, "rota_gaps": 0,
-                                                "_times": list(r["report_times"])}
+                                                "_times": list(r["report_times"] or DEFAULT_REPORT_TIMES)}
                  for r in await conn.fetch(COMPOUNDS, town)}
     for r in await conn.fetch(SEALED):
         if (c := compounds.get((r["tenant"], r["compound"]))) is not None:
