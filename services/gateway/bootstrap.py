@@ -19,6 +19,7 @@ from shared.eventlog.store import EventStore
 from shared.projections.base import ensure_schema
 from shared.projections.runner import ProjectionRunner
 from shared.service_main import shut_down
+from services.gateway.adapters.state import open_state
 from services.gateway.application.access import AccessService
 from services.gateway.entrypoints.context import Context
 from services.gateway.entrypoints.sessions import Sessions
@@ -70,8 +71,10 @@ class Gateway:
             for projection in read_models():
                 runner = ProjectionRunner(self.nc, self.database_url, projection)
                 self.tasks.append(asyncio.create_task(runner.run(self.stop)))
+        session_key = load_or_create_secret(self.secrets_dir / "sessions.key")
+        limits, principals = await open_state(self.nc, session_key)  # shared by the gateways of one secrets folder
         ctx = Context(nc=self.nc, pool=self.pool, database_url=self.database_url, access=self.access,
-                      sessions=Sessions(load_or_create_secret(self.secrets_dir / "sessions.key")),
+                      sessions=Sessions(session_key), limits=limits, principals=principals,
                       index=BlindIndex(load_or_create_secret(self.secrets_dir / "blind-index.key")),
                       clock=self.clock, public_url=self.public_url,
                       link_secret=load_or_create_secret(self.secrets_dir / "links.key"), secrets_dir=self.secrets_dir)

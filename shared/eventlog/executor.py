@@ -81,11 +81,19 @@ class Executor(Generic[S]):
 
     async def _once(self, cmd: Command, target: AggregateSubject, decide) -> CommandResult | None:
         """None means the aggregate moved under us: load and decide again."""
+        cached = str(target) in self._cache
         loaded = await self.load(target)
         if cmd.command_id in loaded.command_ids:  # a retry: the same answer as the first time, nothing appended
             return CommandResult(loaded.command_ids[cmd.command_id], loaded.seq, duplicate=True)
-        events = list(decide(loaded.state))
+        try:
+            events = list(decide(loaded.state))
+        except DomainError:
+            if cached and await self._moved(target, loaded):
+                return None
+            raise
         if not events:
+            if cached and await self._moved(target, loaded):
+                return None
             return CommandResult((), loaded.seq)
         meta = Metadata(cmd.command_id, cmd.correlation_id, None, f"/louzu/{self.service}/{cmd.actor}")
         try:
@@ -102,6 +110,15 @@ class Executor(Generic[S]):
             self._remember(str(target), Loaded(state, result.last_seq,
                                                {**loaded.command_ids, cmd.command_id: tuple(result.event_ids)}))
         return CommandResult(result.event_ids, result.last_seq, result.duplicate, tuple(events))
+
+    async def _moved(self, target: AggregateSubject, loaded: Loaded[S]) -> bool:
+        """Whether another instance appended since this one cached the aggregate. A refusal or a
+        decision to append nothing is checked by no expected sequence, so it is taken on the log's
+        state, not on a cache another instance may have outdated (one read, only on that path)."""
+        if await self.store.read_aggregate(target, after=loaded.seq):
+            self.forget(target)
+            return True
+        return False
 
     @asynccontextmanager
     async def _turn(self, target: AggregateSubject):

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 EVENTS_STREAM = "LOUZU_EVENTS"
 EVENTS_ROOT = "louzu.evt"
 COMMANDS_ROOT = "louzu.cmd"
+# NATS KV buckets (streams KV_<bucket>) and the one service whose user may write each (nats_auth)
+SIGNIN_FAILURES_BUCKET = "louzu-gateway-signin"
+PRINCIPALS_BUCKET = "louzu-gateway-principals"
+KV_WRITERS = {SIGNIN_FAILURES_BUCKET: "gateway", PRINCIPALS_BUCKET: "gateway"}
 
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

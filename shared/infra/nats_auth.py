@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from shared.eventlog.subjects import KV_WRITERS
+
 OPERATOR = "operator"
 USERS_FILE = "nats-users.json"
 OPERATOR_FILE = "nats-operator.json"
@@ -55,7 +57,8 @@ def permissions(user: str) -> dict:
     if user.startswith(TENANT_PREFIX):
         tenant = user[len(TENANT_PREFIX):]
         return {"publish": {"allow": [f"louzu.cmd.{tenant}.>"]}, "subscribe": {"allow": ["_INBOX.>"]}}
-    publish = [f"louzu.evt.*.*.{user}.>", "$JS.API.>", "$JS.ACK.>"]
+    publish = [f"louzu.evt.*.*.{user}.>", "$JS.API.>", "$JS.ACK.>",
+               *(f"$KV.{bucket}.>" for bucket, writer in KV_WRITERS.items() if writer == user)]
     return {"publish": {"allow": publish}, "subscribe": {"allow": [f"louzu.cmd.*.{user}.>", "_INBOX.>"]},
             "allow_responses": True}
 

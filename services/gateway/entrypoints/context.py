@@ -1,9 +1,12 @@
 """What every request handler gets: the gateway's connections and services, and the signed-in
-principal (from the session cookie)."""
+principal (from the session cookie).
+
+Nothing here is a fact another gateway process would not see: sign-in counts and recent principals
+are in NATS KV (`adapters/state.py`), sessions are signed cookies. The per-committee bus connections
+(`bus_for`) are connections, not state: each process opens its own."""
 from __future__ import annotations
 
 import asyncio
-import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,12 +23,11 @@ from nats.aio.client import Client as NATS
 from shared.crypto import BlindIndex
 from shared.errors import Problem
 from shared.infra import nats_auth
+from services.gateway.adapters.state import PrincipalCache, RateLimit
 from services.gateway.application.access import AccessService, principal_of
 from services.gateway.domain.access import Grant, Principal
 from services.gateway.entrypoints.problems import ApiProblem
-from services.gateway.entrypoints.sessions import COOKIE, RateLimit, Session, Sessions
-
-PRINCIPAL_TTL_S = 10.0  # a revoked grant stops working within this many seconds
+from services.gateway.entrypoints.sessions import COOKIE, Session, Sessions
 
 
 @dataclass
@@ -39,9 +41,9 @@ class Context:
     clock: Callable[[], datetime]
     public_url: str
     link_secret: bytes
+    limits: RateLimit
+    principals: PrincipalCache
     secrets_dir: Path | None = None
-    limits: RateLimit = field(default_factory=RateLimit)
-    _principals: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
     _buses: dict[str, NATS] = field(default_factory=dict)
 
     async def bus_for(self, tenant: str) -> NATS:
@@ -76,21 +78,20 @@ class Context:
             async with tenant_transaction(conn, list(tenants)):
                 yield conn
 
-    def forget_principal(self, user_id: str) -> None:
-        self._principals.pop(user_id, None)
+    async def forget_principal(self, user_id: str) -> None:
+        """Every gateway reads this user's grants again at its next request."""
+        await self.principals.forget(user_id)
 
     async def principal(self, session: Session) -> Principal | None:
         if session.resident:
             tenant, compound, building, household = session.resident
             return Principal(f"resident:{household}", f"{household} 住户", "", (
                 Grant("resident", tenant, compound, household),))
-        cached = self._principals.get(session.user_id)
-        if cached and time.monotonic() - cached[0] < PRINCIPAL_TTL_S:
-            return cached[1]
+        cached, found = await self.principals.get(session.user_id)
+        if cached:
+            return found
         found = await principal_of(self.pool, session.user_id)
-        if len(self._principals) > 10_000:
-            self._principals.clear()
-        self._principals[session.user_id] = (time.monotonic(), found)
+        await self.principals.put(session.user_id, found)
         return found
 
 

@@ -1,22 +1,21 @@
-"""Signed sessions, CSRF tokens and sign-in rate limits.
+"""Signed sessions and CSRF tokens.
 
 A session is a cookie signed with the gateway's secret (itsdangerous, HMAC-SHA256) holding the user
 id, a CSRF token and when it was issued; it expires after `SESSION_HOURS`. Every state-changing
 request made with the cookie must repeat the CSRF token (form field `csrf_token` or header
-`X-CSRF-Token`, which htmx sends for every request of a page). Sign-in attempts are limited per client address and per user id."""
+`X-CSRF-Token`, which htmx sends for every request of a page). Nothing of a session is kept in the
+gateway: any gateway given the same secrets folder reads the cookie and checks its token. Sign-in
+attempts are limited per client address and per user id in NATS KV (`adapters/state.py`)."""
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 COOKIE = "louzu_session"
 SESSION_HOURS = 12
-ATTEMPTS, WINDOW_S = 5, 60.0
 
 
 @dataclass(frozen=True)
@@ -50,30 +49,3 @@ class Sessions:
 
 def csrf_ok(session: Session | None, sent: str | None) -> bool:
     return bool(session and sent and hmac.compare_digest(session.csrf, sent))
-
-
-class RateLimit:
-    """At most `ATTEMPTS` failed sign-ins per key in `WINDOW_S` seconds (sliding window, in memory:
-    one gateway process; several would share it through a store — not needed at a town's scale)."""
-
-    def __init__(self, attempts: int = ATTEMPTS, window: float = WINDOW_S) -> None:
-        self.attempts, self.window = attempts, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def blocked(self, *keys: str) -> float:
-        """Seconds to wait, 0 if allowed."""
-        now, wait = time.monotonic(), 0.0
-        for key in keys:
-            failures = self._failures[key]
-            while failures and now - failures[0] > self.window:
-                failures.popleft()
-            if len(failures) >= self.attempts:
-                wait = max(wait, self.window - (now - failures[0]))
-        return wait
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._failures[key].append(now)
-        if len(self._failures) > 50_000:
-            self._failures.clear()
