@@ -7,27 +7,30 @@ import asyncio
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from fastapi.responses import RedirectResponse
 
-from services.gateway.entrypoints import api, pages, problems, reads
+from services.gateway.entrypoints import api, openapi, pages, problems, reads
 from services.gateway.entrypoints.context import Context, principal, session_of
-from services.gateway.entrypoints.problems import ProblemDetails
+from services.gateway.entrypoints.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, BodyLimit
+from services.gateway.entrypoints.problems import problem_responses
 from services.gateway.entrypoints.sessions import COOKIE
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 VERSION = "1.0.0"
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Louzu's HTTP API: seal and release buildings, temperature reports, testing check-offs, gate passes,
 the supply queue, rosters, the duty rota and the town overview. Sign in with `POST /api/v1/session`;
 the session cookie then authorises every call, and state-changing calls repeat the session's CSRF
 token in `X-CSRF-Token`. Commands answer with the ids of the events they appended; a retry with the
 same `Idempotency-Key` gets the same answer and changes nothing. Errors are RFC 9457 problem details
-with a message in Chinese and in English and the field at fault. A committee, compound or household
-outside the caller's grants answers 404, exactly as one that does not exist."""
+with a message in Chinese and in English and the field at fault: a body that is not JSON is a 400, a
+field out of its limits a 422 naming it, a body over {MAX_BODY_BYTES // 2**20} MB or an uploaded file over \
+{MAX_UPLOAD_BYTES // 2**20} MB a 413. A committee, compound or household outside the caller's grants answers 404, \
+exactly as one that does not exist."""
 
 
 class SignIn(BaseModel):
@@ -47,7 +50,9 @@ def create_app(ctx: Context, stop: asyncio.Event) -> FastAPI:
     app = FastAPI(title="Louzu", version=VERSION, description=DESCRIPTION, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json")
     app.state.ctx, app.state.stop = ctx, stop
+    app.add_middleware(BodyLimit)
     problems.install(app)
+    openapi.install(app)
 
     json_problem = app.exception_handlers[problems.ApiProblem]
 
@@ -78,8 +83,7 @@ def create_app(ctx: Context, stop: asyncio.Event) -> FastAPI:
 
 def _session_routes(app: FastAPI) -> None:
     @app.post("/api/v1/session", operation_id="signIn", response_model=SessionInfo, tags=["session"],
-              responses={401: {"model": ProblemDetails}, 422: {"model": ProblemDetails},
-                         429: {"model": ProblemDetails}})
+              responses=problem_responses(401, 429))
     async def sign_in(body: SignIn, request: Request):
         ctx: Context = request.app.state.ctx
         session = await pages.authenticate(ctx, request, body.user_id, body.password)
@@ -90,16 +94,15 @@ def _session_routes(app: FastAPI) -> None:
         return response
 
     @app.get("/api/v1/session", operation_id="whoAmI", response_model=SessionInfo, tags=["session"],
-             responses={401: {"model": ProblemDetails}})
+             responses=problem_responses(401))
     async def who_am_i(request: Request, who=Depends(principal)):
         session = session_of(request)
         return SessionInfo(user_id=who.user_id, display_name=who.display_name, role=who.role,
                            tenants=sorted(who.tenants()), csrf_token=session.csrf)
 
-    @app.delete("/api/v1/session", operation_id="signOut", status_code=204, tags=["session"],
-                responses={500: {"model": ProblemDetails}})
+    @app.delete("/api/v1/session", operation_id="signOut", status_code=204, tags=["session"])
     async def sign_out():
-        response = JSONResponse(None, status_code=204)
+        response = Response(status_code=204)
         response.delete_cookie(COOKIE, path="/")
         return response
 

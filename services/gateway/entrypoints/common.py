@@ -9,15 +9,14 @@ from fastapi import Depends, Header
 
 from services.gateway.domain.access import Principal
 from services.gateway.entrypoints.context import Context, context, principal
-from services.gateway.entrypoints.problems import ProblemDetails, not_found
+from services.gateway.entrypoints.problems import not_found, problem_responses
 
 C = "/committees/{tenant}/compounds/{compound}"
 Who = Annotated[Principal, Depends(principal)]
 Ctx = Annotated[Context, Depends(context)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-ERRORS = {k: {"model": ProblemDetails, "description": d} for k, d in (
-    (401, "not signed in"), (404, "not found, or not yours"), (409, "refused by a rule"), (422, "invalid field"),
-    (503, "a service is not running"))}
+# what any operation on a committee may answer; openapi.honest() adds 400, 403 and 413 where they apply
+ERRORS = problem_responses(401, 404, 409, 422, 503)
 
 
 def reach(who: Principal, operation: str, tenant: str, compound: str, household: str | None = None) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from shared.errors import Problem
 from services.gateway.entrypoints.common import C, ERRORS, Ctx, Who, plain, reach
+from services.gateway.entrypoints.limits import read_upload
 from services.gateway.entrypoints.problems import ApiProblem, not_found
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
@@ -106,7 +107,7 @@ async def import_residents(tenant: str, compound: str, who: Who, ctx: Ctx, file:
         raise ApiProblem(Problem("format", "只接受 .xlsx 或 .csv 文件", "only .xlsx or .csv files are accepted", "file"), 422)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(await file.read())
+        path.write_bytes(await read_upload(file))  # 413 past MAX_UPLOAD_BYTES, while reading
         return await import_sheet(ctx, who, tenant, compound, path, skip_invalid)
 
 
