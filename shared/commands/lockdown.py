@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from shared.commands.base import IDENT, Building, ClockTime, Command, Household, Ident, Moment, Name, ShiftTime, Text, Token
-from shared.events.lockdown import NoticeSpec, Party, TaskSpec
+from shared.events.lockdown import DEFAULT_GATE_SHIFTS, DEFAULT_REPORT_TIMES, NoticeSpec, Party, TaskSpec
 
 
 class SetTownPolicy(Command):
@@ -17,10 +17,10 @@ class SetTownPolicy(Command):
     seal_days: float = Field(default=2, gt=0, le=60)
     monitoring_days: float = Field(default=12, gt=0, le=60)
     max_out_minutes: int = Field(default=120, gt=0, le=24 * 60)
-    report_times: tuple[ClockTime, ...] = Field(default=("08:00", "14:00"), min_length=1, max_length=6)
+    report_times: tuple[ClockTime, ...] = Field(default=DEFAULT_REPORT_TIMES, min_length=1, max_length=6)
     report_window_minutes: int = Field(default=120, gt=0, le=24 * 60)
     fever_threshold: float = Field(default=37.3, ge=36.0, le=39.0)
-    gate_shifts: tuple[ShiftTime, ...] = Field(default=("08:30-12:30", "13:00-17:00"), min_length=1, max_length=6,
+    gate_shifts: tuple[ShiftTime, ...] = Field(default=DEFAULT_GATE_SHIFTS, min_length=1, max_length=6,
                                          description="gate-post shifts, Shanghai time, HH:MM-HH:MM")
 
 

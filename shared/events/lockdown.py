@@ -54,6 +54,12 @@ class StampedTask(BaseModel):
     due_at: datetime = Field(description="when it is due")
 
 
+# What a town starts with until it sets its own policy (and what a policy leaves out): the temperature
+# report windows open at these times, and the gate posts are staffed in these shifts (Shanghai time).
+DEFAULT_REPORT_TIMES: tuple[str, ...] = ("08:00", "14:00")
+DEFAULT_GATE_SHIFTS: tuple[str, ...] = ("08:30-12:30", "13:00-17:00")
+
+
 @register
 class TownPolicySet(LockdownEvent):
     """A town set (or changed) its lockdown policy; episodes keep the version they started with."""
@@ -64,10 +70,11 @@ class TownPolicySet(LockdownEvent):
     seal_days: float = Field(gt=0, description="length of the seal (封控期), default 2 days")
     monitoring_days: float = Field(gt=0, description="length of health monitoring (健康监测期), default 12 days")
     max_out_minutes: int = Field(gt=0, description="how long a resident may stay out during monitoring")
-    report_times: tuple[str, ...] = Field(description="temperature report windows open, Shanghai time, e.g. 08:00, 14:00")
+    report_times: tuple[str, ...] = Field(description="temperature report windows open, Shanghai time, e.g. "
+                                                         + ", ".join(DEFAULT_REPORT_TIMES))
     report_window_minutes: int = Field(default=120, gt=0, description="how long each report window stays open")
     fever_threshold: float = Field(default=37.3, description="a temperature at or above this raises a fever alert")
-    gate_shifts: tuple[str, ...] = Field(default=("08:30-12:30", "13:00-17:00"),
+    gate_shifts: tuple[str, ...] = Field(default=DEFAULT_GATE_SHIFTS,
                                          description="gate-post shifts (门岗班次), Shanghai time, HH:MM-HH:MM")
     set_by: str = Field(description="user id")
     set_at: datetime = Field(description="when")

@@ -9,6 +9,17 @@ from pydantic import Field
 from shared.eventlog.envelope import Event, register
 
 
+# The vulnerability flags a resident can carry, as printed and explained (中文, English): the
+# vocabulary of `ResidentRegistered.flags`, read by every service that shows or ranks by them.
+FLAG_LABELS: dict[str, tuple[str, str]] = {
+    "elderly_alone": ("独居老人", "elderly living alone"),
+    "chronic_illness": ("慢性病", "chronic illness"),
+    "pregnant": ("孕妇", "pregnant"),
+    "infant": ("婴幼儿", "infant"),
+    "disability": ("残疾", "disability"),
+}
+
+
 class RegistryEvent(Event):
     service = "registry"
 
@@ -84,7 +95,7 @@ class ResidentRegistered(ProtectedFields):
     sex: str = Field(pattern="^[MF]$", description="M or F")
     birth_year: int = Field(description="year of birth (from the ID number), for age on rosters")
     relation: str = Field(default="", description="relation to the head of household (与户主关系)")
-    flags: tuple[str, ...] = Field(default=(), description="vulnerability flags: elderly_alone, chronic_illness, pregnant, infant, disability")
+    flags: tuple[str, ...] = Field(default=(), description=f"vulnerability flags: {', '.join(FLAG_LABELS)}")
     registered_by: str = Field(description="user id, or import:<file> for an import")
     registered_at: datetime = Field(description="when")
 

@@ -5,8 +5,9 @@ from datetime import date
 
 import pytest
 
+from shared.events.registry import FLAG_LABELS
 from services.registry.domain.identity import (
-    FLAG_LABELS, birth_date_from_id, id_number_problem, mask_id, mask_phone, normalize_id_number,
+    birth_date_from_id, id_number_problem, mask_id, mask_phone, normalize_id_number,
     normalize_phone, normalize_text, parse_flags, phone_problem, sex_from_id,
 )
 

@@ -6,14 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, TypeVar
 
+from shared.events.registry import FLAG_LABELS
+
 MEDICAL = ("medicine", "medical_supplies")
-FLAG_LABELS: dict[str, tuple[str, str]] = {
-    "elderly_alone": ("独居老人", "elderly living alone"),
-    "chronic_illness": ("慢性病", "chronic illness"),
-    "pregnant": ("孕妇", "pregnant"),
-    "infant": ("婴幼儿", "infant"),
-    "disability": ("残疾", "disability"),
-}
 URGENT_LABELS = {"medicine": ("紧急药品", "urgent medicine"),
                  "medical_supplies": ("紧急医疗用品", "urgent medical supplies")}
 TIER_POINTS = 10_000  # score: tier first, then minutes waited (capped below a tier)

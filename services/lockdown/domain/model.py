@@ -12,9 +12,8 @@ from shared.errors import DomainError
 from shared.eventlog.envelope import Event
 from shared.events import lockdown as e
 
-DEFAULT_POLICY = dict(seal_days=2.0, monitoring_days=12.0, max_out_minutes=120, report_times=("08:00", "14:00"),
-                      report_window_minutes=120, fever_threshold=37.3,
-                      gate_shifts=("08:30-12:30", "13:00-17:00"))
+DEFAULT_POLICY = dict(seal_days=2.0, monitoring_days=12.0, max_out_minutes=120, report_times=e.DEFAULT_REPORT_TIMES,
+                      report_window_minutes=120, fever_threshold=37.3, gate_shifts=e.DEFAULT_GATE_SHIFTS)
 EXIT_DURING_SEAL = {"transfer", "medical", "转运", "就医"}
 ACTIVE = ("sealed", "health_monitoring")
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import Problem
+from shared.events.lockdown import DEFAULT_REPORT_TIMES
 from shared.localtime import SHANGHAI
 
 OWNER_ROLES: tuple[str, ...] = (
@@ -329,7 +330,7 @@ def building_label(building: str) -> str:
 
 
 def notice_context(*, compound_name: str, building: str, sealed_at: datetime, seal_ends_at: datetime,
-                   monitoring_ends_at: datetime, report_times: Sequence[str] = ("08:00", "14:00"),
+                   monitoring_ends_at: datetime, report_times: Sequence[str] = DEFAULT_REPORT_TIMES,
                    testing_time: datetime | None = None, testing_place: str = "",
                    hotline: str = "") -> dict[str, str]:
     """The values for every placeholder, formatted for a Chinese notice.

@@ -145,15 +145,6 @@ FLAGS: dict[str, str] = {
     "disab": "disability",
 }
 
-FLAG_LABELS: dict[str, tuple[str, str]] = {
-    "elderly_alone": ("独居老人", "elderly living alone"),
-    "chronic_illness": ("慢性病", "chronic illness"),
-    "pregnant": ("孕妇", "pregnant"),
-    "infant": ("婴幼儿", "infant"),
-    "disability": ("残疾", "disability"),
-}
-
-
 def parse_flags(notes: str | None) -> tuple[str, ...]:
     """Sorted, unique flag codes whose keywords appear in the notes."""
     text = normalize_text(notes).lower()

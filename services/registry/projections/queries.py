@@ -6,7 +6,7 @@ from datetime import date
 import asyncpg
 
 from shared.crypto import KeyErased, KeyStore, open_sealed
-from services.registry.domain.identity import FLAG_LABELS
+from shared.events.registry import FLAG_LABELS
 
 TABLE_COLUMNS: list[tuple[str, str]] = [
     ("building", "楼号"), ("entrance", "单元"), ("room", "室号"), ("floor", "楼层"), ("name", "姓名"), ("sex", "性别"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Iterable
 
+from shared.events.registry import FLAG_LABELS
 from shared.localtime import SHANGHAI
-from services.roster.domain.sheet import (FLAG_LABELS, REPORT_LABELS, SAMPLING_LABELS, CompoundSheets, HouseholdLine,
-                                          ResidentLine, Sheet, Totals)
+from services.roster.domain.sheet import (REPORT_LABELS, SAMPLING_LABELS, CompoundSheets, HouseholdLine, ResidentLine,
+                                          Sheet, Totals)
 
 MASKED_LABEL, CLEAR_LABEL = "已脱敏", "明文 (已登记)"
 QR_CAPTION = "扫码上报体温/求助"

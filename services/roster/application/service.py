@@ -16,13 +16,13 @@ from shared.errors import DomainError
 from shared.eventlog.executor import CommandResult, Executor
 from shared.eventlog.store import EventStore
 from shared.eventlog.subjects import AggregateSubject, slug
+from shared.events.lockdown import DEFAULT_GATE_SHIFTS
 from shared.localtime import SHANGHAI
 from services.roster.domain import duty, reinforcement
 from services.roster.domain.duty import Duty
 from services.roster.domain.reinforcement import Reinforcement
 
 SERVICE = "roster"
-DEFAULT_SHIFTS = ("08:30-12:30", "13:00-17:00")
 DEFAULT_POST_DAYS = 14
 
 # (tenant, compound, building) → {"sealed_on": date, "last_day": date, "shifts": tuple} or None
@@ -84,7 +84,7 @@ class RosterService:
         defaults = await self.post_defaults(cmd.tenant, cmd.compound, cmd.building) or {}
         start = cmd.start or defaults.get("sealed_on") or today
         end = cmd.end or defaults.get("last_day") or start + timedelta(days=DEFAULT_POST_DAYS - 1)
-        shifts = tuple(cmd.shifts or defaults.get("shifts") or DEFAULT_SHIFTS)
+        shifts = tuple(cmd.shifts or defaults.get("shifts") or DEFAULT_GATE_SHIFTS)
         return cmd.post_id or f"b{slug(cmd.building)}", start, end, shifts
 
     async def _dispatch(self, cmd: c.DispatchReinforcement, now: datetime) -> CommandResult:

@@ -13,15 +13,6 @@ from datetime import datetime
 from typing import Iterable
 
 
-# Vulnerability flags as printed (中文, English).
-FLAG_LABELS: dict[str, tuple[str, str]] = {
-    "elderly_alone": ("独居老人", "elderly living alone"),
-    "chronic_illness": ("慢性病", "chronic illness"),
-    "pregnant": ("孕妇", "pregnant"),
-    "infant": ("婴幼儿", "infant"),
-    "disability": ("残疾", "disability"),
-}
-
 # A temperature report column: "" not reported, "ok" normal, "fever" at or above the town's threshold.
 REPORT_LABELS = {"": "未报", "ok": "正常", "fever": "发热"}
 # The current testing round: "" no round for this building, else sampled / absent / pending.

@@ -8,11 +8,10 @@ from datetime import date, datetime
 import asyncpg
 
 from shared.crypto import KeyErased, KeyStore, open_sealed
+from shared.events.lockdown import DEFAULT_REPORT_TIMES
 from shared.localtime import local, todays_report_windows
 from services.roster.domain.sheet import CompoundSheets, HouseholdLine, ResidentLine, Sheet, totals_of
 from services.roster.projections.tables import OPEN_DELIVERY
-
-DEFAULT_REPORT_TIMES = ("08:00", "14:00")
 
 HEADER = """
 SELECT c.name AS compound_name, c.town, b.building, b.cadre_name, b.phase, b.sealed_at, b.monitoring_ends_at,
