@@ -21,7 +21,7 @@ class RequestDelivery(Command):
     on_behalf: bool = Field(default=False, description="a cadre asks for the household")
     items: Text(500) = Field(description="what to bring, e.g. 降压药 2 盒")
     category: Category
-    source: Source
+    source: Source = Field(default="shop", description="where the items come from")
     urgency: Urgency = "normal"
 
 

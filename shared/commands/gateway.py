@@ -13,7 +13,7 @@ TENANT = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 class RegisterUser(Command):
     name: str = "register_user"
-    user_id: str = Field(pattern=USER_ID)
+    user_id: str = Field(min_length=2, max_length=64, pattern=USER_ID)
     display_name: Name(50)
     town: Token
     password_hash: str = Field(max_length=300, pattern=r"^\$argon2id\$")
@@ -21,13 +21,13 @@ class RegisterUser(Command):
 
 class ChangePassword(Command):
     name: str = "change_password"
-    user_id: str = Field(pattern=USER_ID)
+    user_id: str = Field(min_length=2, max_length=64, pattern=USER_ID)
     password_hash: str = Field(max_length=300, pattern=r"^\$argon2id\$")
 
 
 class GrantRole(Command):
     name: str = "grant_role"
-    user_id: str = Field(pattern=USER_ID)
+    user_id: str = Field(min_length=2, max_length=64, pattern=USER_ID)
     role: Role
     grant_tenant: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,63})?$")
     grant_compound: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,63})?$")
@@ -36,7 +36,7 @@ class GrantRole(Command):
 
 class RevokeRole(Command):
     name: str = "revoke_role"
-    user_id: str = Field(pattern=USER_ID)
+    user_id: str = Field(min_length=2, max_length=64, pattern=USER_ID)
     role: Role
     grant_tenant: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,63})?$")
     grant_compound: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]{0,63})?$")

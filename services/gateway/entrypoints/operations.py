@@ -183,7 +183,8 @@ def ops() -> list[Operation]:
         Operation("requestReinforcement", C + "/reinforcements", o.RequestReinforcement,
                   "Ask the town for more people"),
         Operation("dispatchReinforcement", C + "/reinforcements/{request_id}/dispatch", o.DispatchReinforcement,
-                  "The town sends people to a committee that asked"),
+                  "The town sends people to a committee that asked", example={"people": [
+                      {"person_id": "zb-he", "name": "何晓东", "from_compound": "lanxiyuan", "from_tenant": "lanxiyuan"}]}),
         Operation("closeReinforcement", C + "/reinforcements/{request_id}/close", o.CloseReinforcement,
                   "Close a reinforcement request"),
         # ---- registry: the three-level net (residents come in through imports: their ID numbers are sealed there)
@@ -203,9 +204,9 @@ def ops() -> list[Operation]:
                   "Erase a resident's personal data (crypto-shredding; the events stay, unreadable)"),
         # ---- users: sign-ins and grants, by the town's administrator
         Operation("registerUser", "/users", g.RegisterUser, "Give someone of the town a sign-in", scope="users",
-                  body=NewUser, prepare=hashed),
+                  body=NewUser, prepare=hashed, hidden=frozenset({"password_hash", "town"})),
         Operation("changePassword", "/users/{user_id}/password", g.ChangePassword, "Set a new password",
-                  scope="users", body=NewPassword, prepare=hashed),
+                  scope="users", body=NewPassword, prepare=hashed, hidden=frozenset({"password_hash"})),
         Operation("grantRole", "/users/{user_id}/grants", g.GrantRole, "Grant a role over a committee or the town",
                   scope="users", prepare=within_town),
         Operation("revokeRole", "/users/{user_id}/grants/revoke", g.RevokeRole, "Revoke a role", scope="users",

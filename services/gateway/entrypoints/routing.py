@@ -105,15 +105,22 @@ SAMPLES: dict[str, Any] = {
 
 
 def example_for(op: Operation, names: list[str]) -> dict[str, Any]:
-    """A body that passes validation: the required fields, from samples or the first allowed value."""
+    """A body that passes validation: the required fields (and a reason or note where one is asked
+    for), from samples or the first allowed value."""
     out: dict[str, Any] = {}
     for name in names:
         info = op.command.model_fields[name]
-        if name in SAMPLES and (info.is_required() or name in ("reason", "items")):
-            out[name] = SAMPLES[name]
-        elif info.is_required():
-            choices = getattr(info.annotation, "__args__", ())
-            out[name] = choices[0] if choices and all(isinstance(c, str) for c in choices) else SAMPLES.get(name, "x")
+        if not (info.is_required() or name in ("reason", "note", "force")):
+            continue
+        check = TypeAdapter(Annotated[info.annotation, info])
+        choices = [SAMPLES.get(name, "x"), *getattr(info.annotation, "__args__", ())]
+        for value in choices:
+            try:
+                check.validate_python(value)
+            except (ValidationError, TypeError):
+                continue
+            out[name] = value
+            break
     return out
 
 
@@ -124,7 +131,7 @@ def _path_param(op: Operation, name: str) -> Any:
     if info is None:
         return Annotated[str, Path(min_length=1, max_length=64)]
     schema = TypeAdapter(Annotated[info.annotation, info]).json_schema()
-    return Annotated[str, Path(min_length=schema.get("minLength", 1), max_length=schema.get("maxLength", 64),
+    return Annotated[str, Path(min_length=schema.get("minLength"), max_length=schema.get("maxLength"),
                                pattern=schema.get("pattern"), description=info.description)]
 
 
