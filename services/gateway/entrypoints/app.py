@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from fastapi.responses import RedirectResponse
 
-from services.gateway.entrypoints import api, openapi, pages, problems, reads
+from services.gateway.entrypoints import api, listings, openapi, pages, problems, reads
 from services.gateway.entrypoints.context import Context, principal, session_of
 from services.gateway.entrypoints.limits import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, BodyLimit
 from services.gateway.entrypoints.problems import problem_responses
@@ -70,6 +70,7 @@ def create_app(ctx: Context, stop: asyncio.Event) -> FastAPI:
         return RedirectResponse(exc.to, 303)
     app.include_router(api.router)
     app.include_router(reads.router)
+    app.include_router(listings.router)
     _session_routes(app)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
