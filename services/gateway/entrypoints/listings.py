@@ -153,7 +153,7 @@ async def list_reinforcements(town: Token, who: Who, ctx: Ctx) -> Page:
         return Page(items=[plain(r) for r in await conn.fetch(REINFORCEMENTS, town)], next=None)
 
 
-@router.get("/users", operation_id="listUsers", tags=["users"], response_model=Page)
+@router.get("/users", operation_id="listUsers", tags=["gateway"], response_model=Page)
 async def list_users(who: Who, ctx: Ctx, after: After = None, limit: Limit = 100) -> Page:
     """The town's sign-ins and their grants (never a password hash)."""
     if not who.can_town("listUsers", who.town):

@@ -2,25 +2,25 @@
 signed-in principal's reach first (one it does not reach is a 404, as if it did not exist)."""
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shared.errors import Problem
-from services.gateway.entrypoints.common import C, ERRORS, Ctx, Who, plain, reach
+from services.gateway.entrypoints.common import C, ERRORS, Ctx, Who, plain, reach, ReadAfter
 from services.gateway.entrypoints.limits import read_upload
 from services.gateway.entrypoints.problems import ApiProblem, not_found
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, dependencies=[ReadAfter])
 
 
-@router.get(C + "/rounds/{round_id}/unsampled", operation_id="listUnsampled")
+@router.get(C + "/rounds/{round_id}/unsampled", operation_id="listUnsampled", tags=["lockdown"])
 async def list_unsampled(tenant: str, compound: str, round_id: str, who: Who, ctx: Ctx) -> list[dict]:
     reach(who, "listUnsampled", tenant, compound)
     from services.lockdown.projections import health_queries
@@ -31,7 +31,7 @@ async def list_unsampled(tenant: str, compound: str, round_id: str, who: Who, ct
     return [plain(r) for r in rows]
 
 
-@router.get(C + "/deliveries", operation_id="getDeliveryQueue")
+@router.get(C + "/deliveries", operation_id="getDeliveryQueue", tags=["delivery"])
 async def delivery_queue(tenant: str, compound: str, who: Who, ctx: Ctx, building: str | None = None) -> list[dict]:
     reach(who, "getDeliveryQueue", tenant, compound)
     from services.delivery.projections import queries
@@ -39,23 +39,22 @@ async def delivery_queue(tenant: str, compound: str, who: Who, ctx: Ctx, buildin
         return [plain(r) for r in await queries.queue(conn, tenant, compound, ctx.clock(), building=building)]
 
 
-@router.get(C + "/buildings/{building}/roster", operation_id="getBuildingRoster",
+@router.get(C + "/buildings/{building}/roster", operation_id="getBuildingRoster", tags=["roster"],
             responses={200: {"content": {"application/pdf": {}, "text/csv": {}, "application/json": {}}}})
 async def building_roster(tenant: str, compound: str, building: str, who: Who, ctx: Ctx,
                           format: Literal["json", "pdf", "xlsx", "csv"] = "json",
                           why: Annotated[str, Query(max_length=200)] = "building roster"):
     reach(who, "getBuildingRoster", tenant, compound)
-    from services.roster.application.printing import PrintRequest, render, resident_url
+    from services.roster.application.printing import resident_url
     from services.roster.projections import queries
     await ctx.access.audit(who, tenant, compound, what=f"roster {building} {format} masked",
                            operation="getBuildingRoster", why=why)
-    if format != "json":
-        data = await render(ctx.nc, ctx.database_url, PrintRequest(
-            tenant, compound, building, format, who.user_id, public_url=ctx.public_url, link_secret=ctx.link_secret))
-        media = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}[format]
-        return Response(data, media_type=media,
-                        headers={"Content-Disposition": f'attachment; filename="roster-{building}.{format}"'})
+    if format != "json":  # printed by the roster service; building "all": the whole compound, as `louzu roster`
+        from services.gateway.adapters.owners import print_roster
+        data, media = await print_roster(await ctx.bus_for(tenant), ctx.nc, tenant=tenant, compound=compound,
+                                         building=None if building == "all" else building, fmt=format,
+                                         actor=who.user_id)
+        return Response(data, media_type=media, headers={"Content-Disposition": attachment(building, format)})
     async with ctx.reader([tenant]) as conn:
         try:
             sheet = await queries.building_sheet(conn, "proj_roster", tenant, compound, building, ctx.clock(),
@@ -66,7 +65,15 @@ async def building_roster(tenant: str, compound: str, building: str, who: Who, c
     return plain(asdict(sheet))
 
 
-@router.get(C + "/rota", operation_id="getRota")
+def attachment(building: str, fmt: str) -> str:
+    """A download's Content-Disposition: an ASCII name for every browser, the real one (a building may
+    be 三号楼) as RFC 6266's filename*."""
+    name = f"roster-{'compound' if building == 'all' else building}.{fmt}"
+    ascii_name = name if name.isascii() else f"roster.{fmt}"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+@router.get(C + "/rota", operation_id="getRota", tags=["roster"])
 async def get_rota(tenant: str, compound: str, who: Who, ctx: Ctx, start: date | None = None,
                    end: date | None = None) -> dict:
     reach(who, "getRota", tenant, compound)
@@ -77,7 +84,7 @@ async def get_rota(tenant: str, compound: str, who: Who, ctx: Ctx, start: date |
     return {"shifts": [plain(r) for r in plan], "gaps": plain(gaps)}
 
 
-@router.get("/towns/{town}/overview", operation_id="getTownOverview")
+@router.get("/towns/{town}/overview", operation_id="getTownOverview", tags=["gateway"])
 async def town_overview(town: str, who: Who, ctx: Ctx) -> dict:
     if "town_dispatcher" not in who.roles or who.town != town:
         raise not_found()
@@ -97,7 +104,7 @@ class ImportOutcomeBody(BaseModel):
     errors: list[dict] = Field(description="rows refused: {row, column, message_zh, message_en}")
 
 
-@router.post(C + "/imports", operation_id="importResidents", response_model=ImportOutcomeBody)
+@router.post(C + "/imports", operation_id="importResidents", tags=["registry"], response_model=ImportOutcomeBody)
 async def import_residents(tenant: str, compound: str, who: Who, ctx: Ctx, file: UploadFile = File(...),
                            skip_invalid: bool = False):
     reach(who, "importResidents", tenant, compound)
@@ -105,9 +112,7 @@ async def import_residents(tenant: str, compound: str, who: Who, ctx: Ctx, file:
     suffix = Path(file.filename or "upload.xlsx").suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise ApiProblem(Problem("format", "只接受 .xlsx 或 .csv 文件", "only .xlsx or .csv files are accepted", "file"), 422)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(await read_upload(file))  # 413 past MAX_UPLOAD_BYTES, while reading
-        return await import_sheet(ctx, who, tenant, compound, path, skip_invalid)
+    data = await read_upload(file)  # 413 past MAX_UPLOAD_BYTES, while reading
+    return await import_sheet(ctx, who, tenant, compound, data, suffix.lstrip("."), skip_invalid)
 
 
