@@ -25,11 +25,38 @@ def test_every_required_operation_has_its_stable_operation_id():
     assert REQUIRED <= set(operations(openapi_document()))
 
 
-def test_every_operation_documents_problem_details_for_its_errors():
-    for name, op in operations(openapi_document()).items():
+def test_every_error_of_every_operation_is_documented_as_problem_details():
+    doc = openapi_document()
+    assert "ProblemDetails" in doc["components"]["schemas"]
+    assert not {"HTTPValidationError", "ValidationError"} & set(doc["components"]["schemas"])
+    for name, op in operations(doc).items():
         errors = {code: r for code, r in op["responses"].items() if code.startswith(("4", "5"))}
         assert errors, name
-        for response in errors.values():
-            if "content" in response:
-                schema = next(iter(response["content"].values()))["schema"]
-                assert schema.get("$ref", "").endswith("ProblemDetails"), name  # what the handlers really send
+        for code, response in errors.items():
+            assert response["content"] == {"application/problem+json": {"schema": {
+                "$ref": "#/components/schemas/ProblemDetails"}}}, (name, code)  # what the handlers really send
+            assert response["description"], (name, code)
+
+
+def test_every_operation_declares_413_and_every_body_400_and_422():
+    for name, op in operations(openapi_document()).items():
+        assert "413" in op["responses"], name  # the body limit answers any request
+        if "requestBody" in op:
+            assert {"400", "422"} <= set(op["responses"]), name
+
+
+def test_signed_in_operations_declare_401_and_state_changing_ones_403():
+    for name, op in operations(doc := openapi_document()).items():
+        if name in ("signIn", "signOut"):
+            continue
+        assert "401" in op["responses"], name
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method != "get" and op["operationId"] not in ("signIn", "signOut"):
+                assert "403" in op["responses"], op["operationId"]  # the CSRF check
+    assert {"401", "429"} <= set(operations(doc)["signIn"]["responses"])
+
+
+def test_500_is_never_declared_as_an_answer():
+    for name, op in operations(openapi_document()).items():
+        assert "500" not in op["responses"], name  # a 500 is a bug, not a documented answer

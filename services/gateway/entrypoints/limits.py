@@ -1,7 +1,8 @@
 """How large a request may be, said once: a file uploaded for import, and any other body. Both are
 enforced while the body arrives, never after holding all of it: a declared `Content-Length` over the
-limit is refused before a byte is read, a streamed body as soon as it passes the limit. The answer is
-a 413 problem naming the limit."""
+limit is refused before the app reads a byte, a streamed body as soon as it passes the limit. The answer
+is a 413 problem naming the limit. The rest of a refused body is read and dropped (up to
+`DRAIN_BYTES`): a client still sending then reads the 413, instead of a connection reset under it."""
 from __future__ import annotations
 
 from fastapi import UploadFile
@@ -14,6 +15,7 @@ from services.gateway.entrypoints.problems import problem_response, too_large
 MAX_UPLOAD_BYTES = 5 * 2**20  # one resident sheet (.xlsx or .csv); a compound of 3,000 is about 400 KB
 MAX_BODY_BYTES = 2**20  # a command's JSON or a console form
 MULTIPART_ENVELOPE_BYTES = 64 * 2**10  # the form fields and boundaries around an uploaded file
+DRAIN_BYTES = 32 * 2**20
 CHUNK = 64 * 2**10
 
 
@@ -44,6 +46,8 @@ class BodyLimit:
         limit = body_limit(headers)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
+            if int(declared) <= DRAIN_BYTES and headers.get("expect", "").lower() != "100-continue":
+                await _drain(receive)
             return await problem_response(too_large(limit), 413, headers={"Connection": "close"})(scope, receive, send)
         received, started = 0, False
 
@@ -53,6 +57,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    if message.get("more_body", False):
+                        await _drain(receive, received)
                     raise TooLarge(limit)
             return message
 
@@ -67,6 +73,16 @@ class BodyLimit:
             if started:
                 raise
             await problem_response(too_large(limit), 413, headers={"Connection": "close"})(scope, receive, send)
+
+
+async def _drain(receive: Receive, received: int = 0) -> None:
+    while received <= DRAIN_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 async def read_upload(file: UploadFile, limit: int = MAX_UPLOAD_BYTES) -> bytes:
