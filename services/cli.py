@@ -69,6 +69,8 @@ async def cmd_status(args, settings: PlatformSettings) -> int:
     from rich.table import Table
     console = Console()
     console.print(f"NATS {report['nats_url']}   PostgreSQL {report['database_url']}")
+    if report.get("nats_context"):
+        console.print(f"NATS CLI: nats --context {report['nats_context']} …", highlight=False, soft_wrap=True)
     console.print("services: " + ", ".join(f"{k} {'running' if v else 'stopped'}" for k, v in report["services"].items()))
     table = Table("projection", "last_seq", "lag", "dead letters")
     for name, p in report["projections"].items():

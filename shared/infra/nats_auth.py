@@ -9,7 +9,7 @@ consoles' commands through the connection of the committee they are for, and has
 send commands itself. Services may use the JetStream API (reading the log is how every read model
 is fed) and answer the requests they receive. Passwords are random, kept in
 `<LOUZU_HOME>/secrets/nats-users.json` (owner-only), and travel inside each service's NATS_URL.
-`louzu status --json` names the operator's credential file as `nats_creds`."""
+`louzu status --json` names the operator's user/password file `nats_operator_file` and a NATS CLI context `nats_context`."""
 from __future__ import annotations
 
 import json
@@ -82,7 +82,7 @@ def with_user(url: str, user: str, password: str) -> str:
 
 
 def write_operator_creds(secrets_dir: Path, url: str, users: dict[str, str]) -> Path:
-    """The operator's credential for tools (`nats_creds` in `louzu status --json`)."""
+    """The operator's user and password for tools (`nats_operator_file` in `louzu status --json`)."""
     path = secrets_dir / OPERATOR_FILE
     _write_private(path, json.dumps({"url": url, "user": OPERATOR, "password": users[OPERATOR]}, indent=2))
     return path

@@ -1,4 +1,7 @@
-"""`louzu status`: servers, services, and for each projection its checkpoint, lag and dead letters."""
+"""`louzu status`: servers, services, and for each projection its checkpoint, lag and dead letters.
+
+`nats_operator_file` is the operator's user and password (JSON, owner-only) that `louzu` verbs use
+on the embedded server; `nats_context` a NATS CLI context for the same (`nats --context <it> …`)."""
 from __future__ import annotations
 
 import asyncpg
@@ -27,8 +30,9 @@ async def status(settings: PlatformSettings, nats_url: str, database_url: str,
                  projections: list[Projection]) -> dict:
     state = read_state(settings)
     pids = state.get("services", {})
-    report: dict = {"nats_url": state.get("nats_url") if state.get("nats_creds") else nats_url,
-                    "nats_creds": state.get("nats_creds"), "database_url": database_url, "http_url": state.get("http_url"),
+    report: dict = {"nats_url": state.get("nats_url") if state.get("nats_operator_file") else nats_url,
+                    "nats_operator_file": state.get("nats_operator_file"), "nats_context": state.get("nats_context"),
+                    "database_url": database_url, "http_url": state.get("http_url"),
                     "data_dir": str(settings.home),
                     "services": {name: alive(pids.get(name)) for name in SERVICES}, "projections": {}}
     nc = await nats.connect(nats_url)

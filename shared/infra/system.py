@@ -16,9 +16,11 @@ from typing import Sequence
 import asyncpg
 import nats
 import psutil
+from nats.js.api import DeliverPolicy
 
 from shared.crypto import load_or_create_secret
 from shared.eventlog.streams import ensure_streams
+from shared.eventlog.subjects import EVENTS_STREAM, AggregateSubject
 from shared.infra import nats_auth
 from shared.infra.embedded import MIN_NATS, EmbeddedNats, EmbeddedPostgres, free_port
 from shared.logging import get_logger
@@ -26,6 +28,10 @@ from shared.projections.base import Projection, ensure_schema, migrate_platform
 from shared.settings import PlatformSettings
 
 log = get_logger("louzu.up")
+
+# The registry's compound events of every committee: the log says which committees exist.
+COMPOUND_EVENTS = str(AggregateSubject("*", "*", "registry", "compound", "*"))
+NATS_CONTEXT = Path("nats-context") / "louzu.json"  # under LOUZU_HOME: `nats --context <it>` reaches the bus
 
 # Every service that exists, and the module that runs it.
 SERVICES: dict[str, list[str]] = {
@@ -65,8 +71,9 @@ def urls(settings: PlatformSettings) -> tuple[str, str]:
     """Where the servers are: the environment first, then the running `louzu up`."""
     state = read_state(settings)
     nats_url = settings.nats_url or state.get("nats_url")
-    if not settings.nats_url and state.get("nats_creds") and Path(state["nats_creds"]).exists():
-        nats_url = nats_auth.operator_url(Path(state["nats_creds"]))  # the embedded server requires users
+    operator_file = state.get("nats_operator_file")
+    if not settings.nats_url and operator_file and Path(operator_file).exists():
+        nats_url = nats_auth.operator_url(Path(operator_file))  # the embedded server requires users
     database_url = settings.database_url or state.get("database_url")
     if not nats_url or not database_url:
         raise SystemExit("Louzu is not running: start it with `make run` (or set NATS_URL and DATABASE_URL).\n"
@@ -149,18 +156,21 @@ class System:
                                                    stderr=out, start_new_session=True)
 
     def write_state(self, nats_url: str, database_url: str) -> None:
-        creds = (str(nats_auth.write_operator_creds(self.settings.secrets_dir, nats_url, self.nats_users))
-                 if self.nats_users else None)
-        state = {"pid": os.getpid(), "nats_url": nats_url, "nats_creds": creds, "database_url": database_url,
-                 "http_url": self.http_url,
+        operator_file = (str(nats_auth.write_operator_creds(self.settings.secrets_dir, nats_url, self.nats_users))
+                         if self.nats_users else None)
+        operator = nats_auth.OPERATOR if self.nats_users else None
+        context = write_nats_context(self.settings.home / NATS_CONTEXT, nats_url, operator,
+                                     self.nats_users.get(nats_auth.OPERATOR))
+        state = {"pid": os.getpid(), "nats_url": nats_url, "nats_operator_file": operator_file,
+                 "nats_context": str(context), "database_url": database_url, "http_url": self.http_url,
                  "services": {name: proc.pid for name, proc in self.children.items()}, "started_at": time.time()}
         self.settings.state_file.write_text(json.dumps(state, indent=2))
 
-    def add_tenant_users(self, database_url: str) -> None:
+    def add_tenant_users(self, nats_url: str) -> None:
         """Give every committee with a compound its own NATS user (reloading nats-server when one is new)."""
         if self.nats is None or not self.nats_users:
             return
-        tenants = asyncio.run(_tenants(database_url))
+        tenants = asyncio.run(committees(self.as_user(nats_url, nats_auth.OPERATOR)))
         if all(nats_auth.tenant_user(t) in self.nats_users for t in tenants):
             return
         self.nats_users = nats_auth.load_or_create(self.settings.secrets_dir, SERVICES, tenants)
@@ -194,13 +204,38 @@ class System:
         self.settings.state_file.unlink(missing_ok=True)
 
 
-async def _tenants(database_url: str) -> list[str]:
-    conn = await asyncpg.connect(database_url, timeout=5)
+def write_nats_context(path: Path, url: str, user: str | None, password: str | None) -> Path:
+    """A NATS CLI context (url, user, password; owner-only), so that `nats --context <path> …` reaches
+    the bus as the operator: `nats stream info LOUZU_EVENTS`, `nats sub 'louzu.evt.>'`."""
+    context = {"description": "Louzu (written by louzu up)", "url": url, "user": user or "", "password": password or ""}
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(context, indent=2))
+    tmp.replace(path)
+    return path
+
+
+async def committees(nats_url: str, timeout: float = 5) -> list[str]:
+    """Every committee (tenant) that has registered a compound, read from the registry's compound
+    events in the log (the last one of each compound, headers only) rather than from its tables."""
+    nc = await nats.connect(nats_url, connect_timeout=timeout, allow_reconnect=False)
     try:
-        rows = await conn.fetch("SELECT DISTINCT tenant FROM proj_registry.compounds ORDER BY tenant")
+        sub = await nc.jetstream().subscribe(COMPOUND_EVENTS, stream=EVENTS_STREAM, ordered_consumer=True,
+                                             deliver_policy=DeliverPolicy.LAST_PER_SUBJECT, headers_only=True)
+        try:
+            info = await sub.consumer_info()
+            tenants, more = set(), info.num_pending + info.delivered.consumer_seq > 0
+            while more:
+                msg = await sub.next_msg(timeout=timeout)
+                tenants.add(AggregateSubject.parse(msg.subject).tenant)
+                more = msg.metadata.num_pending > 0
+        finally:
+            await sub.unsubscribe()
     finally:
-        await conn.close()
-    return [r["tenant"] for r in rows]
+        await nc.close()
+    return sorted(tenants)
 
 
 def up(settings: PlatformSettings, projections: Sequence[Projection] = (), ready: callable = print) -> int:
@@ -226,7 +261,7 @@ def up(settings: PlatformSettings, projections: Sequence[Projection] = (), ready
         while not stopping["flag"]:
             if ticks % 6 == 0:
                 try:
-                    system.add_tenant_users(database_url)
+                    system.add_tenant_users(nats_url)
                 except Exception as exc:  # noqa: BLE001 - retried on the next tick; services keep running
                     log.warning("nats.tenant_users_failed", error=type(exc).__name__)
             ticks += 1

@@ -1,13 +1,16 @@
 """The whole system through its public surface: `louzu up` in its own process, cadres' verbs as
 separate processes, personal data checked in the raw bytes of the log and in every log line."""
+import asyncio
+import io
 import json
 import time
 from pathlib import Path
 
+import nats
 import openpyxl
 import pytest
 
-from tests.support.louzu_cli import louzu, start_up, stop
+from tests.support.louzu_cli import louzu, louzu_bytes, louzu_on_a_terminal, start_up, stop
 from tests.support.people import sheet_rows, write_sheet
 
 pytestmark = pytest.mark.e2e
@@ -89,3 +92,52 @@ def test_a_cadre_imports_prints_and_restarts_without_losing_or_leaking_anything(
 
 def _personal_values(rows):
     return [r[5] for r in rows] + [r[6] for r in rows] + [r[5] for r in sheet_rows(1, start_serial=900)]
+
+
+def test_documents_go_to_standard_output_without_o_and_status_names_the_operator_credential(home, tmp_path):
+    up = start_up(home)
+    try:
+        louzu(home, "compound", "yinghuayuan", "--name", "樱花苑", "--town", "taopu")
+        louzu(home, "import", str(write_sheet(tmp_path / "good.csv", sheet_rows(12))), "--compound", "yinghuayuan")
+        wait_for_lag_zero(home)
+
+        csv_out = louzu(home, "table", "yinghuayuan", "--format", "csv")
+        lines = csv_out.stdout.splitlines()
+        assert lines[0].startswith("楼号,单元,室号") and len(lines) == 13  # no BOM on a pipe; the header and 12 rows
+        assert "12 residents" in csv_out.stderr
+        assert not list(Path.cwd().glob("yinghuayuan.csv"))
+        xlsx = louzu_bytes(home, "table", "yinghuayuan", "--format", "xlsx")
+        assert openpyxl.load_workbook(io.BytesIO(xlsx)).active.max_row == 13
+        on_terminal = louzu_on_a_terminal(home, "table", "yinghuayuan", "--format", "xlsx")
+        assert on_terminal.returncode == 2 and "-o yinghuayuan.xlsx" in on_terminal.output
+        assert "PK" not in on_terminal.output
+
+        status = json.loads(louzu(home, "status", "--json").stdout)
+        assert "nats_creds" not in status
+        operator = json.loads(Path(status["nats_operator_file"]).read_text())
+        context_path = Path(status["nats_context"])
+        assert context_path.suffix == ".json" and context_path.stat().st_mode & 0o077 == 0
+        context = json.loads(context_path.read_text())
+        assert (context["user"], context["password"]) == (operator["user"], operator["password"])
+        assert asyncio.run(_stream_messages_as(context)) == status["stream"]["messages"]
+        assert f"nats --context {context_path}" in louzu(home, "status").stdout
+        assert _nats_user_appears(home, "tenant-yinghuayuan")  # the committee, learnt from the log
+    finally:
+        stop(up)
+
+
+async def _stream_messages_as(context: dict) -> int:
+    nc = await nats.connect(context["url"], user=context["user"], password=context["password"])
+    try:
+        return (await nc.jetstream().stream_info("LOUZU_EVENTS")).state.messages
+    finally:
+        await nc.close()
+
+
+def _nats_user_appears(home: Path, user: str) -> bool:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if user in json.loads((home / "secrets" / "nats-users.json").read_text()):
+            return True
+        time.sleep(0.2)
+    return False

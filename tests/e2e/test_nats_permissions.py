@@ -1,7 +1,7 @@
 """Isolation on the bus under `louzu up`: nobody connects without a user; each service's user may
 publish only its own events and receive only its own commands; each committee's user may send
 commands only for that committee (and the gateway none of its own); the operator credential named
-by `louzu status --json` (nats_creds) reads every stream."""
+by `louzu status --json` (nats_operator_file, and the NATS CLI context nats_context) reads every stream."""
 import asyncio
 import json
 import uuid
@@ -20,7 +20,7 @@ def test_each_service_s_user_reaches_only_its_own_subjects(tmp_path):
     up = start_up(home)
     try:
         status = json.loads(louzu(home, "status", "--json").stdout)
-        assert status["nats_creds"]
+        assert status["nats_operator_file"] and status["nats_context"]
         assert "@" not in status["nats_url"]  # no password in what status prints
         louzu(home, "compound", "perm-a", "--name", "甲小区", "--town", "taopu")
         louzu(home, "compound", "perm-b", "--name", "乙小区", "--town", "taopu")

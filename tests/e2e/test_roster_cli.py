@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import openpyxl
 import pytest
 
-from tests.support.louzu_cli import louzu, start_up, stop
+from tests.support.louzu_cli import louzu, louzu_bytes, louzu_on_a_terminal, start_up, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +34,12 @@ def test_the_demo_gate_post_and_the_printed_rosters(tmp_path):
         text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "38.pdf"), "-"], capture_output=True, text=True,
                               check=True).stdout
         assert "38" in text and "樱花苑" in text
+        assert louzu_bytes(home, "roster", "yinghuayuan", "38").startswith(b"%PDF")  # no -o: down the pipe
+        piped = louzu(home, "roster", "yinghuayuan", "38", "--format", "csv")
+        assert piped.stdout.startswith("楼号,") and "bytes" in piped.stderr  # no BOM on a pipe
+        on_terminal = louzu_on_a_terminal(home, "roster", "yinghuayuan", "38")
+        assert on_terminal.returncode == 2 and "-o 38.pdf" in on_terminal.output
+        assert louzu_bytes(home, "rota", "print", "yinghuayuan", "--from", _first_day(home)).startswith(b"%PDF")
         louzu(home, "roster", "yinghuayuan", "-o", str(tmp_path / "all.xlsx"))
         book = openpyxl.load_workbook(tmp_path / "all.xlsx")
         assert len(book.sheetnames) >= 4

@@ -36,7 +36,6 @@ KNOWN: set[tuple[str, str]] = {
     ('services/gateway/entrypoints/phone.py', 'proj_lockdown'),
     ('services/gateway/entrypoints/phone.py', 'proj_roster'),
     ('services/gateway/entrypoints/phone.py', 'services.delivery'),
-    ('shared/infra/system.py', 'proj_registry'),
 }
 
 

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
-import uuid
 from datetime import datetime, timezone
 
 import asyncpg
-import nats
 
-from shared.cli import add_command_verbs
-from shared.commanding import CommandClient, ServiceUnavailable
+from shared.cli import add_command_verbs, send_command
 from shared.infra.system import urls
 from services.delivery.projections import queries
 
@@ -48,26 +44,12 @@ COMMAND_VERBS: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
 async def cmd_send(args, settings) -> int:
     name, _, fields = COMMAND_VERBS[args.delivery_verb]
     tenant = args.tenant or args.compound
-    body = {"command_id": uuid.uuid4().hex, "tenant": tenant, "compound": args.compound, "actor": args.actor_id}
+    body = {"tenant": tenant, "compound": args.compound, "actor": args.actor_id}
     for field, _kind in fields:
         value = getattr(args, field)
         if value is not None and value is not False:
             body[field] = value
-    nats_url, _ = urls(settings)
-    nc = await nats.connect(nats_url)
-    try:
-        reply = await CommandClient(nc, tenant, "delivery").send(name, body)
-    except ServiceUnavailable as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    finally:
-        await nc.close()
-    if reply.get("ok"):
-        print(json.dumps(reply, ensure_ascii=False))
-        return 0
-    err = reply["error"]
-    print(f"{err['message_zh']}\n{err['message_en']}", file=sys.stderr)
-    return 1
+    return await send_command(settings, "delivery", tenant, name, body)
 
 
 async def cmd_view(args, settings) -> int:

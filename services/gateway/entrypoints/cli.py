@@ -2,52 +2,30 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
-import sys
-import uuid
 
-import nats
-
-from shared.commanding import CommandClient, ServiceUnavailable
+from shared.cli import print_problem, send_command
 from shared.errors import DomainError
 from shared.events.gateway import ROLES, USERS_TENANT
-from shared.infra.system import urls
-
-
-async def send(nats_url: str, name: str, body: dict) -> dict:
-    nc = await nats.connect(nats_url)
-    try:
-        return await CommandClient(nc, USERS_TENANT, "gateway").send(name, {
-            "command_id": uuid.uuid4().hex, "tenant": USERS_TENANT, "compound": "all", **body})
-    finally:
-        await nc.close()
 
 
 async def cmd_user(args, settings) -> int:
     from services.gateway.application.access import hash_password
-    nats_url, _ = urls(settings)
-    try:
-        if args.user_verb == "add":
-            password = args.password or os.environ.get("LOUZU_NEW_PASSWORD") or getpass.getpass("密码 / password: ")
-            body = {"actor": args.actor_id, "user_id": args.user_id, "display_name": args.name or args.user_id,
-                    "town": args.town, "password_hash": hash_password(password)}
-            reply = await send(nats_url, "register_user", body)
-        else:
-            name = {"grant": "grant_role", "revoke": "revoke_role"}[args.user_verb]
-            reply = await send(nats_url, name, {"actor": args.actor_id, "user_id": args.user_id, "role": args.role,
-                                                "grant_tenant": args.grant_tenant or "",
-                                                "grant_compound": args.grant_compound or "",
-                                                "household_id": args.household or ""})
-    except (DomainError, ServiceUnavailable) as exc:
-        problem = getattr(exc, "problem", None)
-        print(f"{problem.message_zh}\n{problem.message_en}" if problem else str(exc), file=sys.stderr)
-        return 1
-    if reply.get("ok"):
-        print(json.dumps(reply, ensure_ascii=False))
-        return 0
-    print(f"{reply['error']['message_zh']}\n{reply['error']['message_en']}", file=sys.stderr)
-    return 1
+    if args.user_verb == "add":
+        password = args.password or os.environ.get("LOUZU_NEW_PASSWORD") or getpass.getpass("密码 / password: ")
+        try:
+            password_hash = hash_password(password)
+        except DomainError as exc:
+            print_problem(exc.problem.as_dict())
+            return 1
+        name, body = "register_user", {"user_id": args.user_id, "display_name": args.name or args.user_id,
+                                       "town": args.town, "password_hash": password_hash}
+    else:
+        name = {"grant": "grant_role", "revoke": "revoke_role"}[args.user_verb]
+        body = {"user_id": args.user_id, "role": args.role, "grant_tenant": args.grant_tenant or "",
+                "grant_compound": args.grant_compound or "", "household_id": args.household or ""}
+    return await send_command(settings, "gateway", USERS_TENANT, name,
+                              {"tenant": USERS_TENANT, "compound": "all", "actor": args.actor_id, **body})
 
 
 def add_parsers(sub) -> None:

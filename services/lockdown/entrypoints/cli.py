@@ -7,8 +7,9 @@ from pathlib import Path
 
 import asyncpg
 
+from shared.cli import send_command
 from shared.infra.system import urls
-from services.lockdown.entrypoints.common import _base, _send
+from services.lockdown.entrypoints.common import _base
 from services.lockdown.entrypoints.health_cli import add_health_parsers, health_view
 from services.lockdown.projections import queries
 
@@ -24,14 +25,14 @@ async def cmd_policy(args, settings) -> int:
     body = {"tenant": f"town-{args.town}", "compound": "all", "actor": args.actor_id, "town": args.town,
             "seal_days": args.seal_days, "monitoring_days": args.monitoring_days,
             "max_out_minutes": args.max_out_minutes, "report_times": args.report_times.split(",")}
-    return await _send(settings, f"town-{args.town}", "set_town_policy", body)
+    return await send_command(settings, "lockdown", f"town-{args.town}", "set_town_policy", body)
 
 
 async def cmd_playbook(args, settings) -> int:
     body = {"tenant": f"town-{args.town}", "compound": "all", "actor": args.actor_id, "town": args.town}
     if args.file:
         body.update(json.loads(Path(args.file).read_text(encoding="utf-8")))
-    return await _send(settings, f"town-{args.town}", "publish_playbook", body)
+    return await send_command(settings, "lockdown", f"town-{args.town}", "publish_playbook", body)
 
 
 async def cmd_building_command(args, settings) -> int:
@@ -57,7 +58,7 @@ async def cmd_building_command(args, settings) -> int:
     elif name == "record_gate_pass":
         body.update(resident_id=args.resident, household_id=args.household, direction=args.direction,
                     reason=args.reason)
-    return await _send(settings, tenant, name, body)
+    return await send_command(settings, "lockdown", tenant, name, body)
 
 
 async def cmd_view(args, settings) -> int:

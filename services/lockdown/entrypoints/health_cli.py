@@ -6,9 +6,11 @@ from datetime import datetime, timezone
 
 import asyncpg
 
+from shared.cli import send_command
+from shared.events.lockdown import DEFAULT_REPORT_TIMES
 from shared.infra.system import urls
 from services.lockdown.domain.health import report_window
-from services.lockdown.entrypoints.common import _base, _send
+from services.lockdown.entrypoints.common import _base
 from services.lockdown.projections import health_queries as hq
 
 
@@ -43,7 +45,7 @@ async def cmd_health(args, settings) -> int:
                     facility=args.facility)
     elif name == "disinfect_building":
         body.update(building=args.building, floors=[int(f) for f in args.floors.split(",")] if args.floors else [])
-    return await _send(settings, tenant, name, body)
+    return await send_command(settings, "lockdown", tenant, name, body)
 
 
 async def _by_code(settings, tenant: str, round_id: str, code: str) -> dict | None:
@@ -82,7 +84,7 @@ async def health_view(conn, args, tenant: str):
 async def _last_window(conn) -> datetime:
     row = await conn.fetchrow("SELECT report_times, report_window_minutes FROM proj_lockdown.towns "
                               "WHERE report_times IS NOT NULL LIMIT 1")
-    times = tuple(row["report_times"]) if row else ("08:00", "14:00")
+    times = tuple(row["report_times"]) if row else DEFAULT_REPORT_TIMES
     return report_window(datetime.now(timezone.utc), times)
 
 

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator, TextIO
 
 import openpyxl
 import xlsxwriter
@@ -163,13 +163,20 @@ def _neutralise(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
 
 
-def write_csv(path: Path, columns: list[tuple[str, str]], rows: Iterable[dict]) -> None:
-    """UTF-8 with BOM so Excel shows Chinese; formula-looking values are defused with '."""
+def write_csv(path: Path | TextIO, columns: list[tuple[str, str]], rows: Iterable[dict]) -> None:
+    """A file in UTF-8 with BOM so Excel shows Chinese (a text stream is written as it is);
+    formula-looking values are defused with '."""
+    if not isinstance(path, (str, Path)):
+        return _write_csv_rows(path, columns, rows)
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([_neutralise(header) for _, header in columns])
-        for row in rows:
-            writer.writerow([_neutralise(cell_text(row.get(key))) for key, _ in columns])
+        _write_csv_rows(handle, columns, rows)
+
+
+def _write_csv_rows(handle: TextIO, columns: list[tuple[str, str]], rows: Iterable[dict]) -> None:
+    writer = csv.writer(handle)
+    writer.writerow([_neutralise(header) for _, header in columns])
+    for row in rows:
+        writer.writerow([_neutralise(cell_text(row.get(key))) for key, _ in columns])
 
 
 def _display_width(text: str) -> int:
@@ -177,10 +184,11 @@ def _display_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def write_xlsx(path: Path, columns: list[tuple[str, str]], rows: Iterable[dict],
+def write_xlsx(path: Path | BinaryIO, columns: list[tuple[str, str]], rows: Iterable[dict],
                sheet_name: str = "名单") -> None:
-    """Every cell a string (IDs and phones stay text), bold frozen header, fitted widths."""
-    workbook = xlsxwriter.Workbook(str(path), _XLSX_OPTIONS)
+    """Every cell a string (IDs and phones stay text), bold frozen header, fitted widths; to a file or
+    a binary stream."""
+    workbook = xlsxwriter.Workbook(str(path) if isinstance(path, (str, Path)) else path, _XLSX_OPTIONS)
     try:
         sheet = workbook.add_worksheet(sheet_name)
         bold = workbook.add_format({"bold": True})

@@ -1,12 +1,14 @@
 """Registry verbs of `louzu`: compound, import, table, demo, erase."""
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
 import asyncpg
 import nats
 
+from shared.cli import STDOUT, NeedsOutputFile, print_reply, refuse_terminal, send_command, to_stdout, write_document
 from shared.crypto import BlindIndex, KeyStore, load_or_create_secret
 from shared.infra.system import urls
 from shared.logging import get_logger
@@ -43,20 +45,11 @@ class Session:
 
 
 async def cmd_compound(args, settings: PlatformSettings) -> int:
-    async with Session(settings, args.tenant or args.compound) as s:
-        reply = await s.client.send("register_compound", {
-            "command_id": f"compound:{args.compound}", "tenant": s.tenant, "compound": args.compound,
-            "actor": args.actor_id, "display_name": args.name, "town": args.town})
-    return _print_reply(reply, f"compound {args.compound} registered")
-
-
-def _print_reply(reply: dict, ok_text: str) -> int:
-    if reply.get("ok"):
-        print(ok_text if reply["event_ids"] and not reply.get("duplicate") else ok_text + " (unchanged)")
-        return 0
-    err = reply["error"]
-    print(f"{err['message_zh']}\n{err['message_en']}", file=sys.stderr)
-    return 1
+    tenant = args.tenant or args.compound
+    return await send_command(settings, "registry", tenant, "register_compound", {
+        "command_id": f"compound:{args.compound}", "tenant": tenant, "compound": args.compound,
+        "actor": args.actor_id, "display_name": args.name, "town": args.town},
+        ok_text=f"compound {args.compound} registered")
 
 
 async def cmd_import(args, settings: PlatformSettings) -> int:
@@ -94,6 +87,11 @@ async def cmd_table(args, settings: PlatformSettings) -> int:
     if args.clear and not args.reason:
         print("显示明文需要说明理由 (--reason) / showing clear values needs --reason", file=sys.stderr)
         return 2
+    try:
+        if args.format != "table":
+            to_stdout(args.output, args.format, binary=args.format == "xlsx", example=f"{args.compound}.{args.format}")
+    except NeedsOutputFile as exc:
+        return refuse_terminal(exc)
     async with Session(settings, args.tenant or args.compound) as s:
         async with s.pool.acquire() as conn:
             keys = KeyStore(s.pool) if args.clear else None
@@ -106,13 +104,23 @@ async def cmd_table(args, settings: PlatformSettings) -> int:
                 log.warning("pii.clear_read", actor=args.actor_id, tenant=s.tenant, what=what, reason=args.reason,
                             rows=len(rows))
     columns = [(key, label) for key, label in queries.TABLE_COLUMNS]
-    if args.format == "csv":
-        write_csv(Path(args.output or f"{args.compound}.csv"), columns, rows)
-    elif args.format == "xlsx":
-        write_xlsx(Path(args.output or f"{args.compound}.xlsx"), columns, rows)
-    else:
+    if args.format == "table":
         _print_table(summary, rows, columns, args.building)
+    else:
+        write_document(_spreadsheet(args.format, columns, rows, bom=args.output not in (None, STDOUT)), args.output,
+                       f"{len(rows)} residents")
     return 0
+
+
+def _spreadsheet(fmt: str, columns, rows: list[dict], *, bom: bool) -> bytes:
+    """The table as a CSV (UTF-8; with the BOM Excel needs when it is a file) or an XLSX document."""
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        write_xlsx(buffer, columns, rows)
+        return buffer.getvalue()
+    text = io.StringIO(newline="")
+    write_csv(text, columns, rows)
+    return ("\ufeff" if bom else "").encode() + text.getvalue().encode("utf-8")
 
 
 async def cmd_erase(args, settings: PlatformSettings) -> int:
@@ -122,7 +130,7 @@ async def cmd_erase(args, settings: PlatformSettings) -> int:
             "command_id": f"erase:{args.resident_id}", "tenant": s.tenant, "compound": args.compound,
             "actor": args.actor_id, "resident_id": args.resident_id, "reason": args.reason})
         if not reply.get("ok"):
-            return _print_reply(reply, "")
+            return print_reply(reply)
         destroyed = await KeyStore(s.pool).erase(s.tenant, args.resident_id)
     log.warning("pii.erased", actor=args.actor_id, tenant=s.tenant, resident=args.resident_id, key_destroyed=destroyed)
     print(f"resident {args.resident_id} erased; key destroyed: {destroyed}")
@@ -166,7 +174,8 @@ def add_parsers(sub) -> None:
     table.add_argument("--building", help="one building: the medium table (一楼一中表)")
     table.add_argument("--household", help="one household, e.g. 38-1-302: the small table (一户一小表)")
     table.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
-    table.add_argument("-o", "--output")
+    table.add_argument("-o", "--output", help="csv/xlsx file (default: standard output; an xlsx is not written to a "
+                                              "terminal)")
     table.add_argument("--clear", action="store_true", help="show ID numbers and phones in clear (logged)")
     table.add_argument("--reason", help="why clear values are needed (required with --clear)")
     table.set_defaults(fn=cmd_table)

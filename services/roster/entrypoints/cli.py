@@ -3,18 +3,17 @@ and reinforcement command and view)."""
 from __future__ import annotations
 
 import asyncio
-
+import codecs
 import json
 import sys
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import asyncpg
 import nats
 
-from shared.cli import add_command_verbs
-from shared.commanding import CommandClient, ServiceUnavailable
+from shared.cli import (STDOUT, NeedsOutputFile, add_command_verbs, print_problem, refuse_terminal, send_command,
+                        to_stdout, write_document)
 from shared.crypto import load_or_create_secret
 from shared.errors import DomainError
 from shared.infra.system import urls
@@ -65,7 +64,7 @@ def _person(text: str) -> dict:
 
 
 def _body(args, fields) -> dict:
-    body = {"command_id": uuid.uuid4().hex, "tenant": args.tenant or args.compound, "compound": args.compound,
+    body = {"tenant": args.tenant or args.compound, "compound": args.compound,
             "actor": args.actor_id}
     for name, kind in fields:
         value = getattr(args, name)
@@ -84,23 +83,9 @@ async def cmd_send(args, settings) -> int:
     try:
         body = _body(args, fields)
     except DomainError as exc:
-        print(f"{exc.problem.message_zh}\n{exc.problem.message_en}", file=sys.stderr)
+        print_problem(exc.problem.as_dict())
         return 1
-    nats_url, _ = urls(settings)
-    nc = await nats.connect(nats_url)
-    try:
-        reply = await CommandClient(nc, body["tenant"], "roster").send(name, body)
-    except ServiceUnavailable as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    finally:
-        await nc.close()
-    if reply.get("ok"):
-        print(json.dumps(reply, ensure_ascii=False))
-        return 0
-    err = reply["error"]
-    print(f"{err['message_zh']}\n{err['message_en']}", file=sys.stderr)
-    return 1
+    return await send_command(settings, "roster", body["tenant"], name, body)
 
 
 def _date(text: str | None) -> date | None:
@@ -109,6 +94,11 @@ def _date(text: str | None) -> date | None:
 
 async def cmd_view(args, settings) -> int:
     from services.roster.projections import rota_queries as q
+    if args.view == "print":
+        try:
+            to_stdout(args.output, "pdf", binary=True, example=f"rota-{args.compound}.pdf")
+        except NeedsOutputFile as exc:
+            return refuse_terminal(exc)
     _, database_url = urls(settings)
     conn = await asyncpg.connect(database_url)
     tenant = (args.tenant or args.compound) if getattr(args, "compound", None) else args.tenant
@@ -140,9 +130,8 @@ async def _print_rota(conn, args, tenant: str, today: date) -> int:
     first = _date(args.start) or today
     last = _date(args.end) or first + timedelta(days=13)
     sheet = await rota_sheet(conn, S, tenant, args.compound, first, last, datetime.now(timezone.utc))
-    Path(args.output).write_bytes(rota_pdf(sheet))
-    print(f"{args.output}: {len(sheet.days)} 天 days, {len(sheet.posts)} 个门岗 posts, "
-          f"{sum(c.gap for c in sheet.cells)} 个缺人班次 shifts short")
+    write_document(rota_pdf(sheet), args.output, f"{len(sheet.days)} 天 days, {len(sheet.posts)} 个门岗 posts, "
+                                                 f"{sum(c.gap for c in sheet.cells)} 个缺人班次 shifts short")
     return 0
 
 
@@ -170,7 +159,7 @@ def add_parsers(sub) -> None:
             p.add_argument("--town")
             p.add_argument("--open", action="store_true", help="only requests still open")
         if view == "print":
-            p.add_argument("-o", "--output", required=True)
+            p.add_argument("-o", "--output", help="PDF file (default: standard output, unless it is a terminal)")
         p.set_defaults(fn=cmd_view, view=view)
 
 
@@ -186,11 +175,13 @@ def parse_moment(text: str) -> datetime:
 
 async def cmd_roster(args, settings) -> int:
     from services.roster.application.printing import PrintRequest, render
-    fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output else "")
+    to_file = args.output not in (None, STDOUT)
+    fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if to_file else "pdf")
     try:
-        if not args.output:
-            raise DomainError("output_required", "请用 -o 指定输出文件，如 -o 38号楼.pdf",
-                              "name the output file with -o, e.g. -o building-38.pdf", "output")
+        to_stdout(args.output, fmt, binary=fmt != "csv", example=f"{args.building or args.compound}.{fmt}")
+    except NeedsOutputFile as exc:
+        return refuse_terminal(exc)
+    try:
         if args.clear and not args.reason:
             raise DomainError("reason_required", "打印明文必须用 --reason 说明理由",
                               "--clear needs --reason", "reason")
@@ -216,8 +207,9 @@ async def cmd_roster(args, settings) -> int:
     except DomainError as exc:
         print(f"{exc.problem.message_zh}\n{exc.problem.message_en}", file=sys.stderr)
         return 1
-    Path(args.output).write_bytes(data)
-    print(f"{args.output}: {len(data):,} bytes" + (" (as of " + args.as_of + ")" if args.as_of else ""))
+    if fmt == "csv" and not to_file:
+        data = data.removeprefix(codecs.BOM_UTF8)  # the BOM is for Excel opening a file, not for a pipe
+    write_document(data, args.output, f"{len(data):,} bytes" + (" (as of " + args.as_of + ")" if args.as_of else ""))
     return 0
 
 
@@ -234,7 +226,8 @@ def add_roster_parser(sub) -> None:
     p.add_argument("building", nargs="?", help="building number; leave out (or 'all') for the whole compound")
     p.add_argument("--tenant")
     p.add_argument("--format", choices=("pdf", "xlsx", "csv"), help="default: from the -o file's extension")
-    p.add_argument("-o", "--output")
+    p.add_argument("-o", "--output", help="file (default: standard output; a PDF or XLSX is not written to a "
+                                          "terminal)")
     p.add_argument("--as-of", dest="as_of", help="as the log stood at this time (audits), e.g. 2022-04-02T14:00")
     p.add_argument("--clear", action="store_true", help="ID numbers and phones in clear (logged; needs --reason)")
     p.add_argument("--reason", help="why the clear values are needed")
