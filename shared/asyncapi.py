@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.commands.base import Command
 from shared.eventlog import envelope as ce
 from shared.eventlog.envelope import Event, event_classes
-from shared.eventlog.subjects import COMMANDS_ROOT, EVENTS_ROOT, EVENTS_STREAM, command_filter
+from shared.eventlog.subjects import COMMANDS_ROOT, EVENTS_ROOT, EVENTS_STREAM, QUERIES_ROOT, command_filter, query_filter
+from shared.queries.base import QueryRefused
 
 CONTRACT_VERSION = "1.0.0"  # a service bumps its own on an incompatible change to a subject, command or event
 SERVER = "nats://nats:4222"  # as in docker-compose.yml; `louzu up` uses NATS_URL / run.json instead
@@ -41,6 +42,7 @@ DEFAULT_PARAMETERS = {
 }
 
 RegisterHandlers = Callable[[NatsBroker], None]
+Queries = Mapping[str, tuple[type[BaseModel], type[BaseModel]]]  # query name → (request, reply)
 
 
 class NeverCalled:
@@ -197,6 +199,26 @@ def _commands(builder: _Builder, channel: str, service: str, commands: Mapping[s
     })
 
 
+def _queries(builder: _Builder, channel: str, service: str, queries: Queries) -> None:
+    builder.doc["channels"][channel]["messages"] = {}
+    for name, (request, _reply) in queries.items():
+        builder.message(channel, request, name=name, summary=f"request on {QUERIES_ROOT}.<tenant>.{service}.{name}")
+    replies = f"{service} query replies"
+    builder.doc["channels"][replies] = {
+        "address": None,
+        "description": "The requester's inbox: each query is answered once (NATS request–reply); a file travels "
+                       "beside the reply, in the JetStream Object Store bucket named by it.",
+        "messages": {},
+    }
+    answers = [reply for _request, reply in queries.values()] + [QueryRefused]
+    for reply in answers:
+        builder.message(replies, reply)
+    builder.set_operation_messages(channel, reply={
+        "channel": _ref("channels", replies),
+        "messages": [_ref("channels", replies, "messages", m.__name__) for m in answers],
+    })
+
+
 def _cloudevents_headers() -> dict:
     text = {"type": "string"}
     properties = {
@@ -237,13 +259,15 @@ def _events(builder: _Builder, channel: str, aggregate: str, events: list[type[E
 
 def asyncapi_document(service: str, commands: Mapping[str, type[Command]], events: Iterable[type[Event]], *,
                       title: str, description: str, register: RegisterHandlers, version: str = CONTRACT_VERSION,
-                      parameters: Mapping[str, Mapping[str, str]] | None = None) -> dict:
+                      parameters: Mapping[str, Mapping[str, str]] | None = None,
+                      queries: Queries | None = None) -> dict:
     """The AsyncAPI 3.0 document of one service's commands and events, as a JSON-ready dict.
 
     `commands` is the service's COMMANDS; `events` its event classes (`service_events(service)`);
     `register(broker)` registers its command handlers on a broker exactly as its bootstrap does, with
     an execute that is never called; `parameters[aggregate]` overrides the description of an event
-    subject's `tenant`, `compound` or `id` token ("{aggregate}" is filled in).
+    subject's `tenant`, `compound` or `id` token ("{aggregate}" is filled in); `queries` are the
+    service's request–reply queries (shared/queries), whose subscriber `register` declares too.
     """
     by_aggregate = events_by_aggregate(service, events)
     unknown = set(parameters or {}) - set(by_aggregate)
@@ -260,6 +284,9 @@ def asyncapi_document(service: str, commands: Mapping[str, type[Command]], event
         if address == command_filter(service):
             _commands(builder, channel, service, commands)
             seen_commands = True
+            continue
+        if queries and address == query_filter(service):
+            _queries(builder, channel, service, queries)
             continue
         aggregate = next((a for a in by_aggregate if address == event_subject(service, a)), None)
         if aggregate is None:
@@ -289,11 +316,12 @@ class Contract:
     description: str
     version: str = CONTRACT_VERSION
     parameters: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    queries: Queries = field(default_factory=dict)
 
     def document(self) -> dict:
         return asyncapi_document(self.service, self.commands, service_events(self.service), title=self.title,
                                  description=self.description, register=self.register, version=self.version,
-                                 parameters=self.parameters)
+                                 parameters=self.parameters, queries=self.queries)
 
     def rendered(self) -> bytes:
         """The committed bytes of docs/asyncapi/<service>.json."""

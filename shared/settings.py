@@ -21,7 +21,7 @@ class PlatformSettings(BaseSettings):
     public_url: str = Field(default="http://localhost:8080", alias="LOUZU_PUBLIC_URL",
                             description="address residents reach the consoles at (printed in building QR codes)")
     print_workers: int | None = Field(default=None, alias="LOUZU_PRINT_WORKERS",
-                                      description="printer processes the gateway keeps for roster PDFs; "
+                                      description="printer processes the roster service keeps for roster PDFs; "
                                                   "unset: 2 on a machine with 2 or more cores; 0: print in-process")
 
     @property

@@ -9,8 +9,7 @@ from services.gateway.bootstrap import Gateway
 
 async def start(nats_url: str, database_url: str, parts: set[str]) -> Gateway:
     settings = PlatformSettings()
-    gateway = await Gateway(nats_url, database_url, settings.secrets_dir, public_url=settings.public_url,
-                            print_workers=settings.print_workers).start(
+    gateway = await Gateway(nats_url, database_url, settings.secrets_dir, public_url=settings.public_url).start(
         commands="commands" in parts, projector="projector" in parts)
     if "http" in parts:
         await gateway.serve(os.environ.get("LOUZU_HTTP_HOST", "127.0.0.1"), int(os.environ.get("LOUZU_HTTP_PORT", "8080")))

@@ -43,7 +43,6 @@ class Gateway:
     database_url: str
     secrets_dir: Path
     public_url: str = "http://localhost:8080"
-    print_workers: int | None = 0  # printer processes for roster PDFs (None: the machine's default; 0: none)
     clock: Callable[[], datetime] = utc_now
     nc: nats.NATS | None = None
     store: EventStore | None = None
@@ -93,9 +92,6 @@ class Gateway:
                 await self.tasks[-1]
                 raise RuntimeError(f"the HTTP server did not start on {host}:{port}")
             await asyncio.sleep(0.05)
-        if self.print_workers != 0:  # warmed in the background: the consoles answer meanwhile
-            from services.roster.adapters.roster_pdf import start_workers
-            self.tasks.append(asyncio.create_task(asyncio.to_thread(start_workers, self.print_workers)))
         return self
 
     async def close(self) -> None:
@@ -107,6 +103,3 @@ class Gateway:
         if self.app is not None:
             await self.app.state.ctx.close_buses()
         await shut_down(self.tasks, self.server, self.pool, self.store, self.nc)
-        if self.print_workers != 0:
-            from services.roster.adapters.roster_pdf import stop_workers
-            await asyncio.to_thread(stop_workers)

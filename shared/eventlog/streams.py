@@ -1,12 +1,13 @@
-"""Create or update the streams described in deploy/streams.yaml."""
+"""Create or update the streams described in deploy/streams.yaml, and the files bucket."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import DiscardPolicy, ObjectStoreConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 
+from shared.eventlog.subjects import FILES_BUCKET, FILES_MAX_BYTES, FILES_TTL_S
 from shared.infra.embedded import DEPLOY_DIR
 
 
@@ -33,3 +34,19 @@ async def ensure_streams(nc) -> None:
             await js.update_stream(config)
         except NotFoundError:
             await js.add_stream(config)
+    await ensure_files_bucket(js)
+
+
+async def ensure_files_bucket(js):
+    """The Object Store bucket for files beside the messages (shared/queries/files.py): file storage,
+    objects expire after FILES_TTL_S, new files are refused past FILES_MAX_BYTES."""
+    try:
+        return await js.object_store(FILES_BUCKET)
+    except BucketNotFoundError:
+        pass
+    try:
+        return await js.create_object_store(FILES_BUCKET, config=ObjectStoreConfig(
+            description="files beside the messages: prints and uploads, kept minutes", ttl=float(FILES_TTL_S),
+            max_bytes=FILES_MAX_BYTES, storage=StorageType.FILE))
+    except BadRequestError:  # created meanwhile by another process
+        return await js.object_store(FILES_BUCKET)

@@ -2,6 +2,8 @@
 
 Events:   louzu.evt.<tenant>.<compound>.<service>.<aggregate>.<aggregate_id>
 Commands: louzu.cmd.<tenant>.<service>.<command>
+Queries:  louzu.qry.<tenant>.<service>.<query>   (what only the owning service can answer)
+Files:    the JetStream Object Store bucket `louzu-files` (a query's large answer or upload)
 
 The tenant is the residents' committee; the compound is the residential compound it serves.
 Both are subject tokens so that a committee's events can be filtered, permissioned and
@@ -16,6 +18,10 @@ from dataclasses import dataclass
 EVENTS_STREAM = "LOUZU_EVENTS"
 EVENTS_ROOT = "louzu.evt"
 COMMANDS_ROOT = "louzu.cmd"
+QUERIES_ROOT = "louzu.qry"
+FILES_BUCKET = "louzu-files"  # the Object Store bucket (its stream is OBJ_louzu-files)
+FILES_TTL_S = 15 * 60         # a file not fetched by then expires
+FILES_MAX_BYTES = 1 << 30     # the bucket refuses new files past this
 # NATS KV buckets (streams KV_<bucket>) and the one service whose user may write each (nats_auth)
 SIGNIN_FAILURES_BUCKET = "louzu-gateway-signin"
 PRINCIPALS_BUCKET = "louzu-gateway-principals"
@@ -80,3 +86,24 @@ def command_subject(tenant: str, service: str, command: str) -> str:
 
 def command_filter(service: str) -> str:
     return ".".join((COMMANDS_ROOT, "*", service, "*"))
+
+
+def query_subject(tenant: str, service: str, query: str) -> str:
+    return ".".join((QUERIES_ROOT, token(tenant, "tenant"), service, query))
+
+
+def query_filter(service: str, tenant: str = "*") -> str:
+    """A service's queries: every tenant's (what it serves), or one tenant's (what a committee may ask)."""
+    return ".".join((QUERIES_ROOT, tenant, service, "*"))
+
+
+def file_object(purpose: str, tenant: str, object_id: str, suffix: str) -> str:
+    """An object's name in the files bucket: `<purpose>/<tenant>/<id>.<suffix>`; the tenant in the
+    name is checked by whoever takes the file, so one committee's upload is never read for another."""
+    return f"{token(purpose, 'purpose')}/{token(tenant, 'tenant')}/{token(object_id, 'object id')}.{token(suffix, 'suffix')}"
+
+
+def file_tenant(name: str) -> str | None:
+    """The tenant an object of the files bucket was stored for (None: not one of ours)."""
+    parts = name.split("/")
+    return parts[1] if len(parts) == 3 else None

@@ -3,11 +3,14 @@ service's own subjects, and one operator for tools that must read every stream (
 audits).
 
 A service may publish events only under its own name (`louzu.evt.*.*.<service>.>`) and receive
-commands only for itself (`louzu.cmd.*.<service>.>`). Each committee (tenant) has a user of its own
-that may send commands only for that committee (`louzu.cmd.<tenant>.>`): the gateway sends the
-consoles' commands through the connection of the committee they are for, and has no permission to
-send commands itself. Services may use the JetStream API (reading the log is how every read model
-is fed) and answer the requests they receive. Passwords are random, kept in
+commands and queries only for itself (`louzu.cmd.*.<service>.>`, `louzu.qry.*.<service>.>`). Each
+committee (tenant) has a user of its own that may send commands and queries only for that committee
+(`louzu.cmd.<tenant>.>`, `louzu.qry.<tenant>.>`): the gateway sends the consoles' commands and
+queries (a roster print, an import) through the connection of the committee they are for, and has
+no permission to send either itself. Services may use the JetStream API (reading the log is how
+every read model is fed) and answer the requests they receive; those that pass files beside the
+messages (roster, registry, gateway) may also write to the files bucket (`$O.louzu-files.>`), which
+no committee user can reach. Passwords are random, kept in
 `<LOUZU_HOME>/secrets/nats-users.json` (owner-only), and travel inside each service's NATS_URL.
 `louzu status --json` names the operator's user/password file `nats_operator_file` and a NATS CLI context `nats_context`."""
 from __future__ import annotations
@@ -19,12 +22,15 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from shared.eventlog.subjects import FILES_BUCKET
+
 from shared.eventlog.subjects import KV_WRITERS
 
 OPERATOR = "operator"
 USERS_FILE = "nats-users.json"
 OPERATOR_FILE = "nats-operator.json"
 TENANT_PREFIX = "tenant-"
+FILE_USERS = frozenset({"roster", "registry", "gateway"})  # who passes files beside the messages
 
 
 def tenant_user(tenant: str) -> str:
@@ -56,11 +62,14 @@ def _write_private(path: Path, text: str) -> None:
 def permissions(user: str) -> dict:
     if user.startswith(TENANT_PREFIX):
         tenant = user[len(TENANT_PREFIX):]
-        return {"publish": {"allow": [f"louzu.cmd.{tenant}.>"]}, "subscribe": {"allow": ["_INBOX.>"]}}
+        return {"publish": {"allow": [f"louzu.cmd.{tenant}.>", f"louzu.qry.{tenant}.>"]},
+                "subscribe": {"allow": ["_INBOX.>"]}}
     publish = [f"louzu.evt.*.*.{user}.>", "$JS.API.>", "$JS.ACK.>",
                *(f"$KV.{bucket}.>" for bucket, writer in KV_WRITERS.items() if writer == user)]
-    return {"publish": {"allow": publish}, "subscribe": {"allow": [f"louzu.cmd.*.{user}.>", "_INBOX.>"]},
-            "allow_responses": True}
+    if user in FILE_USERS:
+        publish += [f"$O.{FILES_BUCKET}.>", "$JS.FC.>"]  # a file's chunks and metadata; flow control
+    subscribe = [f"louzu.cmd.*.{user}.>", f"louzu.qry.*.{user}.>", "_INBOX.>"]
+    return {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}, "allow_responses": True}
 
 
 def authorization_block(users: dict[str, str]) -> str:

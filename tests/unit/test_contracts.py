@@ -26,7 +26,9 @@ from shared.commands.roster import COMMANDS as ROSTER_COMMANDS
 from shared.commands.gateway import COMMANDS as GATEWAY_COMMANDS
 from shared.errors import Problem
 from shared.eventlog.envelope import H_TYPE, Metadata, encode, event_classes
-from shared.eventlog.subjects import AggregateSubject, command_filter
+from shared.eventlog.subjects import AggregateSubject, command_filter, query_filter
+from shared.queries.registry import QUERIES as REGISTRY_QUERIES
+from shared.queries.roster import QUERIES as ROSTER_QUERIES
 from shared.events.lockdown import TownPolicySet
 from shared.events.registry import CompoundRegistered
 from shared.asyncapi import CommandAccepted, CommandRefused
@@ -215,8 +217,44 @@ def test_every_event_is_a_message_on_its_aggregate_subject(service, any_doc):
 def test_no_other_channel_is_documented(service, any_doc):
     events = {cls.aggregate for cls in event_classes().values() if cls.service == service}
     addresses = {c.get("address") for c in any_doc["channels"].values()}
-    assert addresses == {None, command_filter(service)} | {
+    queries = {query_filter(service)} if contract(service).queries else set()
+    assert addresses == {None, command_filter(service)} | queries | {
         f"louzu.evt.{{tenant}}.{{compound}}.{service}.{aggregate}.{{id}}" for aggregate in events}
+
+
+@pytest.mark.parametrize("owner, queries", [("roster", ROSTER_QUERIES), ("registry", REGISTRY_QUERIES)])
+def test_every_query_is_a_message_on_the_subject_the_service_serves_with_its_reply(owner, queries):
+    doc = contract(owner).document()
+    assert contract(owner).queries is queries
+    messages = messages_on(doc, query_filter(owner))
+    assert {m["name"]: resolve(doc, m["payload"]["$ref"])["title"] for m in messages.values()} == {
+        name: request.__name__ for name, (request, _) in queries.items()}
+    channel = next(key for key, c in doc["channels"].items() if c.get("address") == query_filter(owner))
+    operation = next(o for o in doc["operations"].values() if resolve(doc, o["channel"]["$ref"]) is doc["channels"][channel])
+    assert operation["action"] == "receive"
+    assert {resolve(doc, m["$ref"])["title"] for m in operation["reply"]["messages"]} == {
+        reply.__name__ for _, reply in queries.values()} | {"QueryRefused"}
+    assert doc["channels"][channel]["bindings"]["nats"]["queue"] == f"{owner}-queries"
+
+
+async def test_a_query_answers_as_documented_refused_or_replied():
+    from shared.queries.base import QueryRefused
+    from shared.queries.roster import PrintRoster, RosterPrinted
+    from shared.queries.serving import answer
+    never = shared.asyncapi.never_execute
+    QueryRefused.model_validate(await answer(ROSTER_QUERIES, never, "t1", "no_such_query", {}))
+    QueryRefused.model_validate(await answer(ROSTER_QUERIES, never, "t1", "print_roster", {"tenant": "t1"}))
+    wrong = await answer(ROSTER_QUERIES, never, "t1", "print_roster",
+                         {"tenant": "t2", "compound": "c1", "actor": "u", "format": "pdf"})
+    assert QueryRefused.model_validate(wrong).error.code == "wrong_tenant"
+    stored = {"object": "roster/t1/abc.pdf", "size": 3, "media_type": "application/pdf", "digest": "SHA-256=AAA=",
+              "filename": "roster-41.pdf"}
+
+    async def printed(query: PrintRoster) -> RosterPrinted:
+        return RosterPrinted(file=stored)
+    reply = await answer(ROSTER_QUERIES, printed, "t1", "print_roster",
+                         {"tenant": "t1", "compound": "c1", "actor": "u", "format": "pdf", "building": "41"})
+    assert RosterPrinted.model_validate(reply).file.object == "roster/t1/abc.pdf"
 
 
 def test_every_reference_in_the_contract_resolves(service, any_doc):

@@ -10,16 +10,22 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
 
 from shared.crypto import BlindIndex, KeyStore, seal
 from shared.errors import Problem
-from services.registry.adapters.bus import RegistryClient
 from services.registry.adapters.spreadsheet import read_sheet
 from services.registry.domain import identity
 from services.registry.domain.importing import ImportReport, ResidentRow, clean_values, validate
 from services.registry.domain.model import floor_of, household_id
+
+
+class Commands(Protocol):
+    """Where the importer's commands go: the registry's own handlers (or, from a tool, the bus)."""
+
+    async def send(self, name: str, body: dict) -> dict: ...
 
 
 @dataclass
@@ -63,7 +69,7 @@ async def check_file(path: Path, conn: asyncpg.Connection, index: BlindIndex, te
 
 
 class Importer:
-    def __init__(self, client: RegistryClient, keys: KeyStore, index: BlindIndex, tenant: str, compound: str,
+    def __init__(self, client: Commands, keys: KeyStore, index: BlindIndex, tenant: str, compound: str,
                  actor: str) -> None:
         self.client, self.keys, self.index = client, keys, index
         self.tenant, self.compound, self.actor = tenant, compound, actor

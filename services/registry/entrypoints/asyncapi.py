@@ -9,7 +9,9 @@ from __future__ import annotations
 import shared.events.registry  # noqa: F401  (registers the registry's events)
 from shared import asyncapi
 from shared.commands.registry import COMMANDS
+from shared.queries.registry import QUERIES
 from services.registry.entrypoints.commands import register_command_handlers
+from services.registry.entrypoints.queries import register_query_handlers
 
 SERVICE = "registry"
 TITLE = "Louzu registry"
@@ -25,6 +27,13 @@ token names the command (`register_resident`, …), the body is its JSON, and th
 with the same id appends nothing and answers `duplicate: true`. The body's `tenant` must match the
 subject's.
 
+**Queries** are NATS request–reply on `louzu.qry.<tenant>.registry.<query>`: `import_residents`
+takes a cadre's sheet (.xlsx or .csv) from the JetStream Object Store bucket `louzu-files` (and
+deletes it), checks every row against the residents already registered, and — if no row is refused,
+or `skip_invalid` — registers the buildings, households and residents with its own commands. The
+reply counts what was added and lists every refused row with its column and a message in Chinese and
+English.
+
 **Events** are appended to the JetStream stream `LOUZU_EVENTS`, one subject per aggregate:
 `louzu.evt.<tenant>.<compound>.registry.<aggregate>.<id>`, as CloudEvents 1.0 in binary mode
 (context attributes in `ce-` headers, the event's JSON in the body). `ce-type` names the event and
@@ -32,6 +41,11 @@ its version. Personal fields travel sealed with the resident's own key; erasing 
 """
 
 
-CONTRACT = asyncapi.Contract(
-    SERVICE, COMMANDS, asyncapi.handlers_on(register_command_handlers),  # as bootstrap.py registers them, never executed
-    title=TITLE, description=DESCRIPTION, version=CONTRACT_VERSION)
+def register(broker) -> None:
+    """The command and query subscribers, as bootstrap.py serves them, never executed."""
+    asyncapi.handlers_on(register_command_handlers)(broker)
+    asyncapi.handlers_on(register_query_handlers)(broker)
+
+
+CONTRACT = asyncapi.Contract(SERVICE, COMMANDS, register, title=TITLE, description=DESCRIPTION,
+                             version=CONTRACT_VERSION, queries=QUERIES)

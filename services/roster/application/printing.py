@@ -41,24 +41,27 @@ def resident_url(public_url: str, secret: bytes, tenant: str, compound: str, bui
     return building_url(public_url, secret or b"unsigned", tenant, compound, building)
 
 
-async def render(nc: NATS, dsn: str, req: PrintRequest) -> bytes:
+async def render(nc: NATS, dsn: str, req: PrintRequest, pool: asyncpg.Pool | None = None) -> bytes:
+    """The file's bytes. `pool`: the service's own (else one is opened for this print, as the CLI does)."""
     from services.roster.adapters import printing
     if req.fmt not in FORMATS:
         raise DomainError("format", f"不支持的格式「{req.fmt}」：可选 pdf、xlsx、csv",
                           f"unknown format {req.fmt!r}: pdf, xlsx or csv", "format")
-    doc = await assemble(nc, dsn, req)
+    doc = await assemble(nc, dsn, req, pool)
     renderer = {"pdf": printing.roster_pdf, "xlsx": printing.roster_xlsx, "csv": printing.roster_csv}[req.fmt]
     return await asyncio.to_thread(renderer, doc)  # seconds of CPU: not on the event loop
 
 
-async def assemble(nc: NATS, dsn: str, req: PrintRequest):
+async def assemble(nc: NATS, dsn: str, req: PrintRequest, pool: asyncpg.Pool | None = None):
     if req.clear_reason is not None and not req.clear_reason.strip():
         raise DomainError("reason_required", "打印明文身份证号和手机号必须说明理由",
                           "printing ID numbers and phones in clear needs a reason", "reason")
     now = datetime.now(timezone.utc)
     if req.as_of is not None and req.as_of > now:
         raise DomainError("as_of_future", "查询时间不能晚于现在", "the as-of time is in the future", "as_of")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    own_pool = pool is None
+    if own_pool:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     try:
         if req.clear_reason:
             await _log_clear(pool, req)
@@ -69,7 +72,8 @@ async def assemble(nc: NATS, dsn: str, req: PrintRequest):
             doc = await _sheets(pool, schema, req, req.as_of, keys)
         return _printed_at(doc, now)  # as of then, printed now
     finally:
-        await pool.close()
+        if own_pool:
+            await pool.close()
 
 
 async def _sheets(pool: asyncpg.Pool, schema: str, req: PrintRequest, moment: datetime, keys: KeyStore | None):

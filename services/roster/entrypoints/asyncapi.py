@@ -10,7 +10,9 @@ from __future__ import annotations
 import shared.events.roster  # noqa: F401  (registers the roster events)
 from shared import asyncapi
 from shared.commands.roster import COMMANDS
+from shared.queries.roster import QUERIES
 from services.roster.entrypoints.commands import register_command_handlers
+from services.roster.entrypoints.queries import register_query_handlers
 
 SERVICE = "roster"
 TITLE = "Louzu roster"
@@ -31,6 +33,12 @@ dispatches from other compounds or units. Its read model also assembles the buil
 token names the command (`plan_rota`, …), the body is its JSON, and the reply is
 `{"ok": true, …}` or `{"ok": false, "error": {…}}`. `command_id` is the idempotency key.
 
+**Queries** are NATS request–reply on `louzu.qry.<tenant>.roster.<query>`: `print_roster` prints a
+building's roster, or the whole compound's, as PDF, XLSX or CSV, live or as of a past moment, masked
+unless a reason for a print in clear is given. The file goes into the JetStream Object Store bucket
+`louzu-files` (it expires after 15 minutes); the reply names it, with its size, media type and
+SHA-256 digest, and the asker fetches and deletes it.
+
 **Events** are appended to the JetStream stream `LOUZU_EVENTS`, one subject per aggregate:
 `louzu.evt.<tenant>.<compound>.roster.<aggregate>.<id>`, as CloudEvents 1.0 in binary mode.
 Days are Shanghai calendar dates; shifts are `HH:MM-HH:MM`.
@@ -42,6 +50,11 @@ PARAMETERS = {
 }
 
 
-CONTRACT = asyncapi.Contract(
-    SERVICE, COMMANDS, asyncapi.handlers_on(register_command_handlers),  # as bootstrap.py registers them, never executed
-    title=TITLE, description=DESCRIPTION, version=CONTRACT_VERSION, parameters=PARAMETERS)
+def register(broker) -> None:
+    """The command and query subscribers, as bootstrap.py serves them, never executed."""
+    asyncapi.handlers_on(register_command_handlers)(broker)
+    asyncapi.handlers_on(register_query_handlers)(broker)
+
+
+CONTRACT = asyncapi.Contract(SERVICE, COMMANDS, register, title=TITLE, description=DESCRIPTION,
+                             version=CONTRACT_VERSION, parameters=PARAMETERS, queries=QUERIES)
