@@ -18,6 +18,7 @@ from shared.eventlog.subjects import AggregateSubject, slug
 from shared.events import gateway as e
 from services.gateway.domain import access
 from services.gateway.domain.access import Grant, Principal, User
+from services.gateway.projections.places import town_tenants
 
 SERVICE = "gateway"
 HASHER = PasswordHasher()  # argon2id, the library's defaults (RFC 9106 second recommended option)
@@ -78,7 +79,7 @@ async def principal_of(pool: asyncpg.Pool, user_id: str, schema: str = "proj_gat
         return None
     grants = await pool.fetch(f'SELECT role, tenant, compound, household_id FROM "{schema}".grants WHERE user_id = $1 '
                               'ORDER BY role, tenant, compound, household_id', user_id)
-    town_tenants = await pool.fetch("SELECT DISTINCT tenant FROM proj_roster.compounds WHERE town = $1", row["town"])
+    in_town = await town_tenants(pool, row["town"])  # the committees a town dispatcher reaches
     return Principal(row["user_id"], row["display_name"], row["town"],
                      tuple(Grant(g["role"], g["tenant"], g["compound"], g["household_id"]) for g in grants),
-                     frozenset(t["tenant"] for t in town_tenants))
+                     frozenset(in_town))

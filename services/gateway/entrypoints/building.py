@@ -1,6 +1,7 @@
 """Everything the committee console shows for one building, read in one tenant transaction: the
 live roster, the testing check-off board (not yet sampled, by floor), the supply queue, the rota,
-the playbook tasks with due times, the notices, and the building's QR code."""
+the playbook tasks with due times, the notices, and the building's QR code — all from the gateway's
+own read model (docs/reads.md)."""
 from __future__ import annotations
 
 import io
@@ -10,7 +11,10 @@ import qrcode
 import qrcode.image.svg
 
 from shared.links import building_url
+from shared.localtime import local
 from services.gateway.domain.access import Principal
+from services.gateway.projections import health, places, supply
+from services.gateway.projections.sheet import building_sheet
 
 
 def qr_svg(text: str) -> str:
@@ -21,28 +25,22 @@ def qr_svg(text: str) -> str:
 
 
 async def building_view(ctx, who: Principal, tenant: str, compound: str, building: str) -> dict | None:
-    from services.delivery.projections import queries as delivery
-    from services.lockdown.projections import health_queries, queries as lockdown
-    from services.roster.projections import queries as roster, rota_queries
     now: datetime = ctx.clock()
     link = building_url(ctx.public_url, ctx.link_secret, tenant, compound, building)
     async with ctx.reader([tenant]) as conn:
-        try:
-            sheet = await roster.building_sheet(conn, "proj_roster", tenant, compound, building, now, resident_url=link)
-        except roster.UnknownBuilding:
+        sheet = await building_sheet(conn, tenant, compound, building, now, resident_url=link)
+        if sheet is None:
             return None
-        episode = await lockdown.current_episode(conn, tenant, compound, building)
-        tasks = await lockdown.tasks(conn, tenant, episode["episode_id"], now) if episode else []
-        notices = await lockdown.notices(conn, tenant, compound, building)
-        unsampled = await health_queries.unsampled(conn, tenant, sheet.round_id) if sheet.round_id else []
-        queue = await delivery.queue(conn, tenant, compound, now, building=building)
-        shifts = [s for s in await rota_queries.plan(conn, "proj_roster", tenant, compound, now.date())
-                  if s["building"] == building][:8]
-        town = await conn.fetchval("SELECT town FROM proj_roster.compounds WHERE tenant = $1 AND compound = $2",
-                                   tenant, compound)
+        episode = await health.current_episode(conn, tenant, compound, building)
+        tasks = await health.tasks(conn, tenant, compound, now, episode_id=episode["episode_id"]) if episode else []
+        notices = await health.notices(conn, tenant, compound, building)
+        unsampled = await health.unsampled(conn, tenant, sheet.round_id) if sheet.round_id else []
+        queue = await supply.queue(conn, tenant, compound, now, building=building)
+        shifts = (await supply.plan(conn, tenant, compound, local(now).date(), building=building))[:8]
+        place = await places.compound(conn, tenant, compound)
     by_floor: dict[int, list[dict]] = {}
     for r in unsampled:
         by_floor.setdefault(r["floor"], []).append(r)
     return {"sheet": sheet, "episode": episode, "tasks": tasks, "notices": notices, "round_id": sheet.round_id,
             "unsampled": sorted(by_floor.items(), reverse=True), "queue": queue, "shifts": shifts,
-            "qr": qr_svg(link), "link": link, "town": town or "", "now": now}
+            "qr": qr_svg(link), "link": link, "town": place["town"] if place else "", "now": now}

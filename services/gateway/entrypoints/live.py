@@ -16,6 +16,8 @@ from shared.projections.reader import BatchReader
 from services.gateway.domain.access import Principal
 from services.gateway.entrypoints.context import context, session_of
 from services.gateway.entrypoints import labels
+from services.gateway.entrypoints.templates import TEMPLATES
+from services.gateway.projections.overview import town_overview
 from services.gateway.projections.views import NAME as VIEWS
 
 REACH_S = 5.0  # how often a stream re-reads who is watching (a committee joins the town, a grant is revoked)
@@ -37,8 +39,6 @@ async def _caught_up(pool, seq: int) -> None:
 
 
 async def overview_stream(request: Request, who: Principal, town: str, start: int) -> AsyncIterator[str]:
-    from services.gateway.entrypoints.pages import TEMPLATES
-    from services.gateway.projections.overview import town_overview
     ctx = context(request)
     lang = request.cookies.get("louzu_lang", "zh")
     template = TEMPLATES.get_template("town_table.html")

@@ -5,28 +5,25 @@ by default; English with /lang/en."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
 
 from shared.commands import delivery, lockdown, roster
 from shared.errors import Problem
 from shared.links import open_building_token
-from shared.localtime import local
 from services.gateway.domain.access import Principal
 from services.gateway.entrypoints import labels
 from services.gateway.entrypoints.context import Context, context, session_of
 from services.gateway.entrypoints.problems import ApiProblem, not_found
 from services.gateway.entrypoints.routing import send
 from services.gateway.entrypoints.sessions import COOKIE, SESSION_HOURS, Session, csrf_ok
+from services.gateway.entrypoints.templates import TEMPLATES
+from services.gateway.projections import health, places
+from services.gateway.projections.overview import town_overview
 
 router = APIRouter(include_in_schema=False)
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-# every time on a page is Shanghai time (the read models keep UTC): {{ moment | local }}, {{ moment | local('%H:%M') }}
-TEMPLATES.env.filters["local"] = lambda moment, fmt="%m-%d %H:%M": local(moment).strftime(fmt) if moment else ""
 
 
 def set_cookie(response: Response, ctx: Context, session: Session) -> None:
@@ -143,7 +140,6 @@ async def _overview(request: Request, town: str):
     found = await signed_in(request)
     if "town_dispatcher" not in found.roles or found.town != town:
         raise not_found()
-    from services.gateway.projections.overview import town_overview
     ctx = context(request)
     async with ctx.reader(sorted(found.tenants())) as conn:
         return found, await town_overview(conn, town, ctx.clock())
@@ -193,8 +189,7 @@ async def committee_page(request: Request):
     found = await signed_in(request)
     tenants = sorted(g.tenant for g in found.grants if g.role == "committee_cadre")
     async with context(request).reader(tenants) as conn:
-        compounds = await conn.fetch("SELECT tenant, compound, name, town FROM proj_roster.compounds "
-                                     "WHERE tenant = ANY($1) ORDER BY name", tenants)
+        compounds = await places.compounds(conn, tenants, limit=1000)
     return page(request, "committee.html", who=found, compounds=compounds)
 
 
@@ -204,16 +199,12 @@ async def compound_page(request: Request, tenant: str, compound: str):
     if not found.can("getBuildingRoster", tenant, compound):
         raise not_found()
     async with context(request).reader([tenant]) as conn:
-        name = await conn.fetchval("SELECT name FROM proj_roster.compounds WHERE tenant = $1 AND compound = $2",
-                                   tenant, compound)
-        if name is None:
+        place = await places.compound(conn, tenant, compound)
+        if place is None:
             raise not_found()
-        buildings = await conn.fetch(
-            "SELECT b.building, b.phase, b.cadre_name, (SELECT count(*) FROM proj_roster.households h "
-            "WHERE h.tenant = b.tenant AND h.compound = b.compound AND h.building = b.building) AS households, "
-            "c.town FROM proj_roster.buildings b JOIN proj_roster.compounds c USING (tenant, compound) "
-            "WHERE b.tenant = $1 AND b.compound = $2 ORDER BY length(b.building), b.building", tenant, compound)
-    return page(request, "compound.html", who=found, tenant=tenant, compound=compound, name=name, buildings=buildings)
+        buildings = await places.buildings(conn, tenant, compound, limit=10_000)
+    return page(request, "compound.html", who=found, tenant=tenant, compound=compound, name=place["name"],
+                buildings=buildings)
 
 
 @router.post("/c/{tenant}/{compound}/seal")
@@ -267,11 +258,8 @@ async def resident_identify(request: Request, token: str, room: str = Form(...),
     except (TooManyAttempts, StateUnavailable):
         return page(request, "resident_identify.html", token=token, building=building, error_key="too_many")
     async with ctx.reader([tenant]) as conn:
-        household = await conn.fetchval(
-            "SELECT h.household_id FROM proj_roster.households h JOIN proj_roster.residents r USING "
-            "(tenant, compound, household_id) WHERE h.tenant = $1 AND h.compound = $2 AND h.building = $3 "
-            "AND h.room = $4 AND r.status = 'living' AND r.phone_mask <> '' AND right(r.phone_mask, 4) = $5 LIMIT 1",
-            tenant, compound, building, room.strip(), phone_last4.strip())
+        household = await places.household_by_phone(conn, tenant, compound, building, room.strip(),
+                                                    phone_last4.strip())
     if household is None:
         return page(request, "resident_identify.html", token=token, building=building, error_key="no_match")
     await ctx.limits.succeeded(tried)
@@ -329,10 +317,9 @@ async def volunteer_checkoff(request: Request, tenant: str, compound: str, round
     found = await signed_in(request)
     if not found.can("checkOffSample", tenant, compound):
         raise not_found()
-    from services.lockdown.projections import health_queries
     ctx = context(request)
     async with ctx.reader([tenant]) as conn:
-        rows = await health_queries.unsampled(conn, tenant, round_id)
+        rows = await health.unsampled(conn, tenant, round_id)
     await ctx.access.audit(found, tenant, compound, what=f"unsampled {round_id} console", operation="checkoffBoard",
                            why="testing check-off")
     by_floor: dict[int, list[dict]] = {}
@@ -352,11 +339,7 @@ async def volunteer_gate(request: Request, tenant: str = Form(...), compound: st
     if not found.can("recordGatePass", tenant, compound):
         raise not_found()
     async with context(request).reader([tenant]) as conn:
-        person = await conn.fetchrow(
-            "SELECT r.resident_id, r.household_id FROM proj_roster.residents r JOIN proj_roster.households h "
-            "USING (tenant, compound, household_id) WHERE r.tenant = $1 AND r.compound = $2 AND h.building = $3 "
-            "AND h.room = $4 AND r.status = 'living' ORDER BY r.relation <> '户主' LIMIT 1",
-            tenant, compound, building, room)
+        person = await places.resident_in_room(conn, tenant, compound, building, room)
     if person is None:
         raise ApiProblem(Problem("unknown_room", f"{building} 号楼没有 {room} 室的住户", f"no household in room {room} of "
                                  f"building {building}", "room"), 422)
@@ -372,4 +355,3 @@ async def volunteer_page(request: Request):
     from services.gateway.entrypoints.phone import volunteer_view
     view = await volunteer_view(context(request), found)
     return page(request, "volunteer.html", who=found, v=view)
-

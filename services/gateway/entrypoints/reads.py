@@ -1,5 +1,6 @@
 """The HTTP API's reads under /api/v1: lists and views the consoles show, each checked against the
-signed-in principal's reach first (one it does not reach is a 404, as if it did not exist)."""
+signed-in principal's reach first (one it does not reach is a 404, as if it did not exist). They read
+the gateway's own read model; a printed roster is asked of the roster service (docs/reads.md)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -13,9 +14,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shared.errors import Problem
+from shared.links import building_url
 from services.gateway.entrypoints.common import C, ERRORS, Ctx, Who, plain, reach, ReadAfter
 from services.gateway.entrypoints.limits import read_upload
 from services.gateway.entrypoints.problems import ApiProblem, not_found
+from services.gateway.projections import health, supply
+from services.gateway.projections.overview import town_overview as overview
+from services.gateway.projections.sheet import building_sheet
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, dependencies=[ReadAfter])
 
@@ -23,9 +28,8 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS, dependencies=[ReadAfter])
 @router.get(C + "/rounds/{round_id}/unsampled", operation_id="listUnsampled", tags=["lockdown"])
 async def list_unsampled(tenant: str, compound: str, round_id: str, who: Who, ctx: Ctx) -> list[dict]:
     reach(who, "listUnsampled", tenant, compound)
-    from services.lockdown.projections import health_queries
     async with ctx.reader([tenant]) as conn:
-        rows = await health_queries.unsampled(conn, tenant, round_id)
+        rows = await health.unsampled(conn, tenant, round_id)
     await ctx.access.audit(who, tenant, compound, what=f"unsampled {round_id}", operation="listUnsampled",
                            why="testing check-off")
     return [plain(r) for r in rows]
@@ -34,9 +38,8 @@ async def list_unsampled(tenant: str, compound: str, round_id: str, who: Who, ct
 @router.get(C + "/deliveries", operation_id="getDeliveryQueue", tags=["delivery"])
 async def delivery_queue(tenant: str, compound: str, who: Who, ctx: Ctx, building: str | None = None) -> list[dict]:
     reach(who, "getDeliveryQueue", tenant, compound)
-    from services.delivery.projections import queries
     async with ctx.reader([tenant]) as conn:
-        return [plain(r) for r in await queries.queue(conn, tenant, compound, ctx.clock(), building=building)]
+        return [plain(r) for r in await supply.queue(conn, tenant, compound, ctx.clock(), building=building)]
 
 
 @router.get(C + "/buildings/{building}/roster", operation_id="getBuildingRoster", tags=["roster"],
@@ -45,8 +48,6 @@ async def building_roster(tenant: str, compound: str, building: str, who: Who, c
                           format: Literal["json", "pdf", "xlsx", "csv"] = "json",
                           why: Annotated[str, Query(max_length=200)] = "building roster"):
     reach(who, "getBuildingRoster", tenant, compound)
-    from services.roster.application.printing import resident_url
-    from services.roster.projections import queries
     await ctx.access.audit(who, tenant, compound, what=f"roster {building} {format} masked",
                            operation="getBuildingRoster", why=why)
     if format != "json":  # printed by the roster service; building "all": the whole compound, as `louzu roster`
@@ -56,12 +57,10 @@ async def building_roster(tenant: str, compound: str, building: str, who: Who, c
                                          actor=who.user_id)
         return Response(data, media_type=media, headers={"Content-Disposition": attachment(building, format)})
     async with ctx.reader([tenant]) as conn:
-        try:
-            sheet = await queries.building_sheet(conn, "proj_roster", tenant, compound, building, ctx.clock(),
-                                                 resident_url=resident_url(ctx.public_url, ctx.link_secret, tenant,
-                                                                           compound, building))
-        except queries.UnknownBuilding:
-            raise not_found() from None
+        sheet = await building_sheet(conn, tenant, compound, building, ctx.clock(), resident_url=building_url(
+            ctx.public_url, ctx.link_secret, tenant, compound, building))
+    if sheet is None:
+        raise not_found()
     return plain(asdict(sheet))
 
 
@@ -77,10 +76,9 @@ def attachment(building: str, fmt: str) -> str:
 async def get_rota(tenant: str, compound: str, who: Who, ctx: Ctx, start: date | None = None,
                    end: date | None = None) -> dict:
     reach(who, "getRota", tenant, compound)
-    from services.roster.projections import rota_queries as q
     async with ctx.reader([tenant]) as conn:
-        plan = await q.plan(conn, "proj_roster", tenant, compound, start, end)
-        gaps = await q.gaps(conn, "proj_roster", tenant, compound, start)
+        plan = await supply.plan(conn, tenant, compound, start, end)
+        gaps = await supply.gaps(conn, tenant, compound, start)
     return {"shifts": [plain(r) for r in plan], "gaps": plain(gaps)}
 
 
@@ -88,7 +86,6 @@ async def get_rota(tenant: str, compound: str, who: Who, ctx: Ctx, start: date |
 async def town_overview(town: str, who: Who, ctx: Ctx) -> dict:
     if "town_dispatcher" not in who.roles or who.town != town:
         raise not_found()
-    from services.gateway.projections.overview import town_overview as overview
     async with ctx.reader(sorted(who.tenants())) as conn:
         return plain(await overview(conn, town, ctx.clock()))
 
