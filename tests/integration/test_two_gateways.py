@@ -12,7 +12,8 @@ import httpx
 import nats
 import pytest
 
-from services.gateway.adapters.state import PRINCIPAL_TTL_S, open_state
+from services.gateway.adapters.state import (PRINCIPAL_TTL_S, Keys, PrincipalCache, RateLimit, StateUnavailable,
+                                            open_state)
 from services.gateway.application.access import AccessService
 from services.gateway.bootstrap import Gateway
 from services.gateway.entrypoints.sessions import COOKIE
@@ -217,3 +218,20 @@ async def test_the_gateway_s_nats_user_may_write_its_buckets_and_another_service
             await as_gateway.close()
     finally:
         server.stop()
+
+
+async def test_an_unreachable_bucket_costs_the_cache_not_the_promise_and_holds_sign_ins_back():
+    """Without KV the principal is read from the database at every request (the 10 s promise holds
+    without the cache), and a sign-in is refused for now rather than left uncounted."""
+    class Down:
+        async def get(self, *_args, **_kwargs):
+            raise nats.errors.TimeoutError
+        put = create = update = delete = get
+
+    keys = Keys(b"k" * 32)
+    cache = PrincipalCache(Down(), keys)
+    assert await cache.get("someone") == (False, None)
+    await cache.put("someone", None)
+    await cache.forget("someone")
+    with pytest.raises(StateUnavailable):
+        await RateLimit(Down(), keys).attempt("ip:10.0.0.1", "user:someone")

@@ -21,7 +21,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import structlog
 from nats.aio.client import Client as NATS
@@ -111,7 +111,10 @@ class RateLimit:
         return tried
 
     async def succeeded(self, tried: Attempt) -> None:
-        await self._forget(list(tried.keys), tried.stamp)
+        try:
+            await self._forget(list(tried.keys), tried.stamp)
+        except StateUnavailable as exc:  # the try stays counted as failed: the safe side
+            log.warning("signin_counts_unavailable", error=str(exc))
 
     async def _forget(self, keys: list[str], stamp: str) -> None:
         for key in keys:
