@@ -1,5 +1,5 @@
-"""Command-line helpers the services' `louzu <service> …` verbs share: the verb tables, and the one
-way a verb sends a command and prints what came back."""
+"""Command-line helpers the services' `louzu <service> …` verbs share: the verb tables, the one way a
+verb sends a command and prints what came back, and where a verb's document goes (`-o`)."""
 from __future__ import annotations
 
 import json
