@@ -34,7 +34,7 @@ from tests.support.servers import new_tenant
 pytestmark = pytest.mark.integration
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-MAX_EXAMPLES = 30  # generated cases per operation, beside the examples and the coverage phase's boundary values
+MAX_EXAMPLES = 25  # generated cases per operation, beside the examples and the coverage phase's boundary values
 SETTINGS = hypothesis.settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
                                suppress_health_check=list(HealthCheck),
                                phases=(Phase.explicit, Phase.generate, Phase.shrink))
