@@ -153,8 +153,8 @@ async def test_a_scanned_sampling_code_checks_off_its_resident_and_an_unknown_co
         "command_id": "book-" + resident, "tenant": tenant, "compound": "c1", "actor": "r", "round_id": "scan1",
         "resident_id": resident, "household_id": household, "code": "SH0000000042"})
     assert booked["ok"], booked
-    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_lockdown.sampling_codes WHERE tenant = $1 "
-                                         "AND code = 'SH0000000042'", tenant))
+    await eventually(lambda: db.fetchval("SELECT count(*) = 1 FROM proj_gateway_views.sampling_codes "
+                                         "WHERE tenant = $1 AND code = 'SH0000000042'", tenant))
     unknown = await cadre.post(path(tenant, "/rounds/scan1/samples"), json={"code": "SH9999999999", "tube_id": "T1"})
     assert unknown.status_code == 422 and unknown.json()["field"] == "code" and unknown.json()["message_zh"]
     scanned = await cadre.post(path(tenant, "/rounds/scan1/samples"), json={"code": "SH0000000042", "tube_id": "T1"})
