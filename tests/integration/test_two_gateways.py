@@ -5,6 +5,7 @@ town's live stream opened on one pushes what a command sent through the other ch
 makes that hold underneath: the gateway's NATS user may write its KV buckets (nobody else may), and
 a command decided on one gateway's outdated copy of a user is decided again on the log's."""
 import asyncio
+import json
 import time
 import uuid
 
@@ -12,7 +13,7 @@ import httpx
 import nats
 import pytest
 
-from services.gateway.adapters.state import (PRINCIPAL_TTL_S, Keys, PrincipalCache, RateLimit, StateUnavailable,
+from services.gateway.adapters.state import (PRINCIPAL_TTL_S, Bucket, Keys, PrincipalCache, RateLimit, StateUnavailable,
                                             open_state)
 from services.gateway.application.access import AccessService
 from services.gateway.bootstrap import Gateway
@@ -235,3 +236,16 @@ async def test_an_unreachable_bucket_costs_the_cache_not_the_promise_and_holds_s
     await cache.forget("someone")
     with pytest.raises(StateUnavailable):
         await RateLimit(Down(), keys).attempt("ip:10.0.0.1", "user:someone")
+
+
+async def test_a_bucket_the_server_lost_is_made_again_at_the_next_write(nc):
+    """Memory storage does not survive a nats-server restart; the gateway process does."""
+    bucket = await Bucket(nc, f"test-{uuid.uuid4().hex[:8]}", 10).open()
+    try:
+        limits = RateLimit(bucket, Keys(b"k" * 32))
+        await limits.attempt("ip:10.0.0.1")
+        await nc.jetstream().delete_key_value(bucket.name)
+        await limits.attempt("ip:10.0.0.1")
+        assert len(json.loads((await bucket.get(limits.keys("ip:10.0.0.1"))).value)) == 1  # counted afresh
+    finally:
+        await nc.jetstream().delete_key_value(bucket.name)

@@ -21,13 +21,14 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from collections.abc import Callable
+from typing import TypeVar
+from collections.abc import Awaitable, Callable
 
 import structlog
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NoStreamResponseError
 from nats.js.kv import KeyValue
 
 from shared.errors import Problem
@@ -38,6 +39,7 @@ ATTEMPTS, WINDOW_S = 5, 60.0  # failed sign-ins per key and window
 PRINCIPAL_TTL_S = 10.0  # a revoked grant stops working within this many seconds (docs/security.md)
 MAX_BYTES = 64 << 20  # per bucket; full, it refuses new keys: sign-ins wait (503), principals are read from SQL
 log = structlog.get_logger("louzu.gateway.state")
+T = TypeVar("T")
 
 
 async def open_bucket(nc: NATS, bucket: str, ttl: float) -> KeyValue:
@@ -52,6 +54,41 @@ async def open_bucket(nc: NATS, bucket: str, ttl: float) -> KeyValue:
         info.config.max_age, info.config.duplicate_window, info.config.max_bytes = ttl, min(ttl, 120.0), MAX_BYTES
         await js.update_stream(info.config)
         return await js.key_value(bucket)
+
+
+class Bucket:
+    """A KV bucket that makes itself again when the server has lost it: memory storage does not
+    survive a nats-server restart, and the gateway does."""
+
+    def __init__(self, nc: NATS, name: str, ttl: float) -> None:
+        self.nc, self.name, self.ttl = nc, name, ttl
+        self.kv: KeyValue | None = None
+
+    async def open(self) -> "Bucket":
+        self.kv = await open_bucket(self.nc, self.name, self.ttl)
+        return self
+
+    async def get(self, key: str) -> KeyValue.Entry:
+        return await self.kv.get(key)  # a lost bucket reads as a missing key
+
+    async def put(self, key: str, value: bytes) -> int:
+        return await self._write(lambda kv: kv.put(key, value))
+
+    async def create(self, key: str, value: bytes) -> int:
+        return await self._write(lambda kv: kv.create(key, value))
+
+    async def update(self, key: str, value: bytes, last: int) -> int:
+        return await self._write(lambda kv: kv.update(key, value, last=last))
+
+    async def delete(self, key: str) -> bool:
+        return await self._write(lambda kv: kv.delete(key))
+
+    async def _write(self, write: Callable[[KeyValue], Awaitable[T]]) -> T:
+        try:
+            return await write(self.kv)
+        except NoStreamResponseError:
+            await self.open()
+            return await write(self.kv)
 
 
 class Keys:
@@ -93,7 +130,7 @@ class RateLimit:
     counted before the password is checked and forgotten if it succeeds, so parallel guesses cannot
     slip past the count while their hashes are computed."""
 
-    def __init__(self, kv: KeyValue, keys: Keys, attempts: int = ATTEMPTS, window: float = WINDOW_S) -> None:
+    def __init__(self, kv: Bucket, keys: Keys, attempts: int = ATTEMPTS, window: float = WINDOW_S) -> None:
         self.kv, self.keys, self.attempts, self.window = kv, keys, attempts, window
 
     async def attempt(self, *names: str) -> Attempt:
@@ -159,7 +196,7 @@ class PrincipalCache:
     """Principals as last read, for `PRINCIPAL_TTL_S` (the bucket's max_age). `forget` makes every
     gateway read the principal again at its next request."""
 
-    def __init__(self, kv: KeyValue, keys: Keys) -> None:
+    def __init__(self, kv: Bucket, keys: Keys) -> None:
         self.kv, self.keys = kv, keys
 
     async def get(self, user_id: str) -> tuple[bool, Principal | None]:
@@ -202,5 +239,5 @@ def decode(value: bytes) -> Principal | None:
 
 async def open_state(nc: NATS, secret: bytes) -> tuple[RateLimit, PrincipalCache]:
     keys = Keys(secret)
-    return (RateLimit(await open_bucket(nc, SIGNIN_FAILURES_BUCKET, WINDOW_S), keys),
-            PrincipalCache(await open_bucket(nc, PRINCIPALS_BUCKET, PRINCIPAL_TTL_S), keys))
+    return (RateLimit(await Bucket(nc, SIGNIN_FAILURES_BUCKET, WINDOW_S).open(), keys),
+            PrincipalCache(await Bucket(nc, PRINCIPALS_BUCKET, PRINCIPAL_TTL_S).open(), keys))
