@@ -1,7 +1,8 @@
 """Isolation on the bus under `louzu up`: nobody connects without a user; each service's user may
 publish only its own events and receive only its own commands; each committee's user may send
-commands only for that committee (and the gateway none of its own); the operator credential named
-by `louzu status --json` (nats_operator_file, and the NATS CLI context nats_context) reads every stream."""
+commands and queries only for that committee (and the gateway none of its own) and cannot reach
+the files bucket, while the gateway, registry and roster pass files through it (an import and a
+print, end to end); the operator credential named by `louzu status --json` (nats_operator_file, and the NATS CLI context nats_context) reads every stream."""
 import asyncio
 import json
 import uuid
@@ -27,6 +28,7 @@ def test_each_service_s_user_reaches_only_its_own_subjects(tmp_path):
         users = _users_when(home, ["tenant-perm-a", "tenant-perm-b"])
         outcome = asyncio.run(_probe(status["nats_url"], users, operator_nats_url(home)))
         outcome.update(asyncio.run(_tenant_probe(status["nats_url"], users)))
+        outcome.update(asyncio.run(_query_probe(status["nats_url"], users)))
     finally:
         stop(up)
     assert outcome["anonymous"] == "refused"
@@ -37,6 +39,10 @@ def test_each_service_s_user_reaches_only_its_own_subjects(tmp_path):
     assert outcome["own_committee"] == "answered"
     assert outcome["other_committee"] == "refused"
     assert outcome["gateway_itself"] == "refused"
+    assert outcome["own_queries"] == "answered"
+    assert outcome["other_committee_roster"] == "refused"  # a committee cannot ask for another's roster
+    assert outcome["committee_files"] == "refused"
+    assert outcome["imported"] == 3 and outcome["printed"].startswith(b"%PDF")
 
 
 def _users_when(home, wanted, timeout=30.0) -> dict:
@@ -75,6 +81,56 @@ async def _tenant_probe(url: str, users: dict) -> dict:
     return {"own_committee": own if own_everywhere == {"answered"} else "partly",
             "other_committee": "refused" if other_anywhere == {"refused"} else "leaked",
             "gateway_itself": await ask("gateway", "perm-a")}
+
+
+async def _query_probe(url: str, users: dict) -> dict:
+    """Queries through the committee's user, files through the gateway's: an import, then a print."""
+    from shared.commanding import ServiceUnavailable
+    from shared.eventlog.subjects import FILES_BUCKET
+    from shared.queries import files
+    from shared.queries.registry import ImportResidents
+    from shared.queries.roster import PrintRoster, RosterPrinted
+    from shared.queries.serving import QueryClient
+    from tests.support.people import HEADER, sheet_rows
+
+    def connect(user: str):
+        return nats.connect(nats_auth.with_user(url, user, users[user]), allow_reconnect=False,
+                            max_reconnect_attempts=0, connect_timeout=3)
+
+    async def ask(nc, tenant: str, service: str, name: str, query) -> dict | str:
+        try:
+            return await QueryClient(nc, tenant, service, timeout=30).ask(name, query)
+        except ServiceUnavailable:  # a forbidden publish never reaches a responder
+            return "refused"
+
+    committee, gateway = await connect("tenant-perm-a"), await connect("gateway")
+    try:
+        probe = PrintRoster(tenant="perm-a", compound="perm-a", actor="t", building="1", format="pdf")
+        own = {await ask(committee, "perm-a", s, "probe", probe) != "refused" for s in ("roster", "registry")}
+        other = await ask(committee, "perm-b", "roster", "print_roster", probe.model_copy(update={"tenant": "perm-b"}))
+        try:
+            await committee.jetstream().object_store(FILES_BUCKET)
+            committee_files = "reached"
+        except Exception:  # noqa: BLE001 - no permission for the JetStream API
+            committee_files = "refused"
+        sheet = "\n".join(",".join(row) for row in [HEADER, *sheet_rows(3, building="7")]).encode("utf-8-sig")
+        upload = await files.put(gateway, "import", "perm-a", sheet, suffix="csv", media_type="text/csv",
+                                 filename="upload.csv")
+        imported = await ask(committee, "perm-a", "registry", "import_residents",
+                             ImportResidents(tenant="perm-a", compound="perm-a", actor="t", upload=upload))
+        printed = b""
+        for _ in range(100):  # the roster read model has the building within moments of the import
+            reply = await ask(committee, "perm-a", "roster", "print_roster",
+                              probe.model_copy(update={"building": "7"}))
+            if isinstance(reply, dict) and reply.get("ok"):
+                printed = await files.take(gateway, RosterPrinted.model_validate(reply).file, "perm-a")
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await committee.close()
+        await gateway.close()
+    return {"own_queries": "answered" if own == {True} else "refused", "other_committee_roster": other,
+            "committee_files": committee_files, "imported": imported.get("residents_added"), "printed": printed}
 
 
 async def _probe(url: str, users: dict, operator: str) -> dict:
