@@ -13,8 +13,9 @@ import httpx
 import nats
 import pytest
 
-from services.gateway.adapters.state import (PRINCIPAL_TTL_S, Bucket, Keys, PrincipalCache, RateLimit, StateUnavailable,
-                                            open_state)
+from services.gateway.adapters.kv import Bucket, Keys
+from services.gateway.adapters.principals import PRINCIPAL_TTL_S, PrincipalCache
+from services.gateway.adapters.state import RateLimit, StateUnavailable, open_state
 from services.gateway.application.access import AccessService
 from services.gateway.bootstrap import Gateway
 from services.gateway.entrypoints.sessions import COOKIE
