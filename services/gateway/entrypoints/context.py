@@ -2,8 +2,8 @@
 principal (from the session cookie).
 
 Nothing here is a fact another gateway process would not see: sign-in counts and recent principals
-are in NATS KV (`adapters/state.py`), sessions are signed cookies. The per-committee bus connections
-(`bus_for`) are connections, not state: each process opens its own."""
+are in NATS KV (`adapters/state.py`, `adapters/principals.py`), sessions are signed cookies. The
+per-committee bus connections (`bus_for`) are connections, not state: each process opens its own."""
 from __future__ import annotations
 
 import asyncio
