@@ -1,4 +1,4 @@
-"""`python -m bench [--only append|command|replay|checkoff|delivery|printing] [--events N]` (or `make bench`): start
+"""`python -m bench [--only append|command|replay|checkoff|delivery|printing|http] [--events N]` (or `make bench`): start
 servers (embedded, or NATS_URL / DATABASE_URL), run the benchmarks, print a table and write
 bench/results/latest.json — a list of {"name", "value", "unit", "baseline", "ratio"} (with --only, the
 other benchmarks' last figures are kept).
@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from bench.common import BenchServers, Figure, print_table, say, write_results
 from shared.logging import configure_logging
 
-BENCHMARKS = ("append", "command", "replay", "checkoff", "delivery", "printing")
+BENCHMARKS = ("append", "command", "replay", "checkoff", "delivery", "printing", "http")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,9 +34,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def run_all(servers: BenchServers, args: argparse.Namespace) -> tuple[list[Figure], list[str]]:
-    from bench import bench_append, bench_checkoff, bench_command, bench_delivery, bench_printing, bench_replay
+    from bench import (bench_append, bench_checkoff, bench_command, bench_delivery, bench_http, bench_printing,
+                       bench_replay)
     modules = {"append": bench_append, "command": bench_command, "replay": bench_replay, "checkoff": bench_checkoff,
-               "delivery": bench_delivery, "printing": bench_printing}
+               "delivery": bench_delivery, "printing": bench_printing, "http": bench_http}
     figures: list[Figure] = []
     failed: list[str] = []
     for name in args.only or BENCHMARKS:

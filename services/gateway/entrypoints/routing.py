@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Awaitable, Callable, Literal, Mapping
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from shared.commanding import CommandClient, ServiceUnavailable, validation_problem
@@ -24,7 +24,7 @@ from shared.commands.base import TOKEN, Command
 from shared.errors import Problem
 from shared.events.gateway import USERS_TENANT
 from services.gateway.domain.access import Principal
-from services.gateway.entrypoints.common import ERRORS, Ctx, IdempotencyKey, Who, reach
+from services.gateway.entrypoints.common import ERRORS, IdempotencyKey, Who, reach
 from services.gateway.entrypoints.context import Context
 from services.gateway.entrypoints.problems import ApiProblem, not_found
 
@@ -149,7 +149,7 @@ def add_operations(router: APIRouter, operations: list[Operation], authorize: Ca
 def _endpoint(op: Operation, model: type[BaseModel] | None, authorize) -> Callable:
     async def endpoint(**values: Any) -> CommandAccepted:
         who: Principal = values["who"]
-        ctx: Context = values["ctx"]
+        ctx: Context = values["request"].app.state.ctx
         path = {name: values[name] for name in op.path_params}
         body = values.get("body")
         fields: Fields = body.model_dump(exclude_unset=True) if isinstance(body, BaseModel) else {}
@@ -165,7 +165,9 @@ def _endpoint(op: Operation, model: type[BaseModel] | None, authorize) -> Callab
 
     params = [inspect.Parameter("response", inspect.Parameter.KEYWORD_ONLY, annotation=Response),
               inspect.Parameter("who", inspect.Parameter.KEYWORD_ONLY, annotation=Who),
-              inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Ctx),
+              # the context from the request itself: as a plain-function dependency (`Ctx`) FastAPI would
+              # call it in a worker thread, a tenth of the gateway's CPU per command (docs/benchmarks.md)
+              inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
               inspect.Parameter("key", inspect.Parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None)]
     params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=_path_param(op, name))
                for name in op.path_params]
