@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import shutil
 import subprocess
 import uuid
@@ -236,3 +237,30 @@ async def test_without_the_registry_an_import_is_a_bilingual_503_and_leaves_no_f
     assert response.status_code == 503
     assert response.json()["message_en"] == "the registry service is not available; retry shortly"
     assert await objects_left(nc, tenant) == []
+
+
+async def test_the_consoles_print_buttons_fetch_files_the_roster_service_printed(cadre, tenant):
+    async def building_page():
+        page = await cadre.get(f"/c/{tenant}/c1/b/41")
+        return page.text if page.status_code == 200 else None
+    html = await eventually(building_page)
+    links = re.findall(r'href="(/api/v1/committees/[^"]+/buildings/41/roster\?format=(pdf|xlsx))"', html)
+    assert {fmt for _, fmt in links} == {"pdf", "xlsx"}
+    for link, fmt in links:
+        response = await cadre.get(link)
+        assert response.status_code == 200, response.text
+        assert response.content[:4] == {"pdf": b"%PDF", "xlsx": b"PK\x03\x04"}[fmt]
+
+
+async def test_the_registry_will_not_read_a_file_stored_for_another_committee(gateway, nc, tenant):
+    from shared.queries import files
+    from shared.queries.registry import ImportResidents
+    from shared.queries.serving import QueryClient
+    other = f"o{tenant}"[:11]
+    upload = await files.put(nc, "import", other, sheet_csv(sheet_rows(2)), suffix="csv", media_type="text/csv",
+                             filename="upload.csv")
+    reply = await QueryClient(nc, tenant, "registry").ask("import_residents", ImportResidents(
+        tenant=tenant, compound="c1", actor="t", upload=upload))
+    assert reply["ok"] is False and reply["error"]["code"] == "file_gone"
+    assert await objects_left(nc, other) == [upload.object]  # untouched: it was not this committee's
+    assert await files.take(nc, upload, other)  # its own committee's query can still take it
