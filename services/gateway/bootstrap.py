@@ -83,8 +83,9 @@ class Gateway:
     async def serve(self, host: str, port: int) -> "Gateway":
         """Serve the HTTP app until `close()`; returns once the socket is listening."""
         import uvicorn
+        # httptools, not the pure-Python h11: a fifth less of the gateway's CPU per command (docs/benchmarks.md)
         server = uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_config=None, access_log=False,
-                                               lifespan="off", timeout_graceful_shutdown=5))
+                                               lifespan="off", timeout_graceful_shutdown=5, http="httptools"))
         self.tasks.append(asyncio.create_task(server.serve()))
         self.http_server = server
         while not server.started:
