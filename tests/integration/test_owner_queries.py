@@ -264,3 +264,33 @@ async def test_the_registry_will_not_read_a_file_stored_for_another_committee(ga
     assert reply["ok"] is False and reply["error"]["code"] == "file_gone"
     assert await objects_left(nc, other) == [upload.object]  # untouched: it was not this committee's
     assert await files.take(nc, upload, other)  # its own committee's query can still take it
+
+
+async def test_a_print_as_of_a_past_moment_is_the_roster_as_the_log_stood_then(cadre, nc, db, tenant):
+    from datetime import datetime, timedelta, timezone
+    import orjson
+    from shared.eventlog.subjects import query_subject
+    from shared.queries import files
+    from shared.queries.roster import PrintRoster, RosterPrinted
+    from shared.queries.serving import QueryClient
+    client = QueryClient(nc, tenant, "roster")
+    moment = datetime.now(timezone.utc)
+    await populate_building(EventStore(nc), tenant, building="43", floors=1)
+    await eventually(lambda: db.fetchval("SELECT count(*) = 24 FROM proj_roster.residents WHERE tenant = $1", tenant))
+
+    async def buildings(as_of) -> set[str]:
+        reply = await client.ask("print_roster", PrintRoster(tenant=tenant, compound="c1", actor="t", format="csv",
+                                                             as_of=as_of))
+        data = await files.take(nc, RosterPrinted.model_validate(reply).file, tenant)
+        return {row[0] for row in list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1:]}
+    assert await buildings(moment) == {"41", "42"} and await buildings(None) == {"41", "42", "43"}
+    before = await client.ask("print_roster", PrintRoster(tenant=tenant, compound="c1", actor="t", building="41",
+                                                          format="csv", as_of=moment - timedelta(hours=1)))
+    assert before["ok"] is False and before["error"]["message_en"] == "no such building 41 at that time"
+    later = await client.ask("print_roster", PrintRoster(tenant=tenant, compound="c1", actor="t", building="41",
+                                                         format="csv", as_of=moment + timedelta(hours=1)))
+    assert later["error"]["code"] == "as_of_future"
+    naive = orjson.loads((await nc.request(query_subject(tenant, "roster", "print_roster"), orjson.dumps(
+        {"tenant": tenant, "compound": "c1", "actor": "t", "format": "csv", "as_of": "2022-04-02T14:00:00"}),
+        timeout=10)).data)
+    assert naive["error"]["code"] == "invalid_field" and naive["error"]["field"] == "as_of"
