@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from shared.commands.base import Command
 from shared.errors import DomainError, Problem
 from shared.eventlog.store import EventLogError
-from shared.eventlog.subjects import command_filter, command_subject
+from shared.eventlog.subjects import InvalidToken, command_filter, command_subject
 from shared.logging import get_logger
 
 log = get_logger("louzu.commands")
@@ -55,6 +55,8 @@ async def dispatch(commands: Mapping[str, type[Command]], execute: Execute, tena
         return (await execute(command)).as_dict()
     except DomainError as exc:
         return problem_reply(exc.problem)
+    except InvalidToken as exc:  # an id the model let through that cannot name an aggregate on the log
+        return problem_reply(Problem("invalid_field", f"标识无效：{exc}", f"invalid identifier: {exc}"))
     except EventLogError as exc:
         log.error("command.append_failed", command=name, tenant=tenant, error=str(exc))
         return problem_reply(Problem("log_unavailable", "事件日志暂时不可用，请稍后重试",

@@ -14,6 +14,11 @@ LABEL = r"^[^\s/\\<>]{1,64}$"  # building numbers, household ids: may be Chinese
 
 Token = Annotated[str, Field(min_length=1, max_length=64, pattern=TOKEN,
                              description="a-z, 0-9, '_' or '-', 1–64 characters")]
+TOWN = r"^[a-z0-9][a-z0-9_-]{0,57}$"  # leaves room for the tenant town-<town> of its commands
+Town = Annotated[str, Field(min_length=1, max_length=58, pattern=TOWN,
+                            description="town id, e.g. taopu (its commands go under the tenant town-<town>)")]
+RoundId = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_]{0,31}$",
+                               description="testing round id, e.g. r0322")]
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=IDENT,
                              description="an id: letters, digits, '_', '.', ':' or '-', 1–64 characters")]
 Building = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[^\s/\\<>]{1,20}$",

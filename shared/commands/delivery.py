@@ -84,7 +84,7 @@ class OpenGroupPurchase(Command):
     building: Building | None = None
     supplier: Name(200)
     offer: Text(500)
-    unit_price_fen: int = Field(description="price of one unit in fen (分)")
+    unit_price_fen: int = Field(ge=-10**9, le=10**9, description="price of one unit in fen (分)")
     delivery_due: Day
 
 
@@ -93,7 +93,7 @@ class OrderGroupPurchase(Command):
     purchase_id: Ident
     household_id: Household
     building: Building
-    quantity: int = Field(description="units ordered (the rules allow 1–20)")
+    quantity: int = Field(ge=-10**6, le=10**6, description="units ordered (the rules allow 1–20)")
 
 
 class CancelGroupPurchaseOrder(Command):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.commands.base import Command, Name, Token
+from shared.commands.base import Command, Name, Town
 from shared.events.gateway import Role
 
 USER_ID = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
@@ -15,7 +15,7 @@ class RegisterUser(Command):
     name: str = "register_user"
     user_id: str = Field(min_length=2, max_length=64, pattern=USER_ID)
     display_name: Name(50)
-    town: Token
+    town: Town
     password_hash: str = Field(max_length=300, pattern=r"^\$argon2id\$")
 
 

@@ -7,13 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from shared.commands.base import IDENT, Building, ClockTime, Command, Household, Ident, Moment, Name, ShiftTime, Text, Token
+from shared.commands.base import (IDENT, Building, ClockTime, Command, Household, Ident, Moment, Name, RoundId,
+                                  ShiftTime, Text, Town)
 from shared.events.lockdown import DEFAULT_GATE_SHIFTS, DEFAULT_REPORT_TIMES, NoticeSpec, Party, TaskSpec
 
 
 class SetTownPolicy(Command):
     name: str = "set_town_policy"
-    town: Token = Field(description="town id, e.g. taopu")
+    town: Town
     seal_days: float = Field(default=2, gt=0, le=60)
     monitoring_days: float = Field(default=12, gt=0, le=60)
     max_out_minutes: int = Field(default=120, gt=0, le=24 * 60)
@@ -26,7 +27,7 @@ class SetTownPolicy(Command):
 
 class PublishPlaybook(Command):
     name: str = "publish_playbook"
-    town: Token = Field(description="town id, e.g. taopu")
+    town: Town
     tasks: tuple[TaskSpec, ...] | None = Field(default=None, description="None: the built-in standard workflow")
     notices: tuple[NoticeSpec, ...] | None = None
 
@@ -34,7 +35,7 @@ class PublishPlaybook(Command):
 class SealBuilding(Command):
     name: str = "seal_building"
     building: Building
-    town: Token = Field(description="town id, e.g. taopu")
+    town: Town
     reason: Text(500)
     ordered_by: Name(100) = Field(description="who ordered it, e.g. 镇防控办")
 
@@ -116,7 +117,7 @@ class ReportResident(Command):
 
 class ScheduleTestingRound(Command):
     name: str = "schedule_testing_round"
-    round_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")
+    round_id: RoundId
     buildings: tuple[Building, ...] = Field(min_length=1, max_length=100)
     site: Name(200)
     starts_at: Moment
@@ -127,7 +128,7 @@ class ScheduleTestingRound(Command):
 
 class BookSamplingCode(Command):
     name: str = "book_sampling_code"
-    round_id: Ident
+    round_id: RoundId
     resident_id: Ident
     household_id: Household
     code: str = Field(min_length=4, max_length=64, pattern=IDENT)
@@ -135,7 +136,7 @@ class BookSamplingCode(Command):
 
 class CheckOffSample(Command):
     name: str = "check_off_sample"
-    round_id: Ident
+    round_id: RoundId
     resident_id: Ident
     household_id: Household
     method: Literal["code", "roster", "door"] = "roster"
@@ -144,7 +145,7 @@ class CheckOffSample(Command):
 
 class MarkAbsent(Command):
     name: str = "mark_absent"
-    round_id: Ident
+    round_id: RoundId
     resident_id: Ident
     household_id: Household
     reason: Text(200)
@@ -152,13 +153,13 @@ class MarkAbsent(Command):
 
 class CloseTestingRound(Command):
     name: str = "close_testing_round"
-    round_id: Ident
+    round_id: RoundId
     force: bool = Field(default=False, description="close with residents unaccounted for, listing them")
 
 
 class RecordTestResult(Command):
     name: str = "record_test_result"
-    round_id: Ident
+    round_id: RoundId
     tube_id: Ident
     positive: bool
 

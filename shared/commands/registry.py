@@ -5,13 +5,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from shared.commands.base import LABEL, Building, Command, Household, Ident, Name, Text, Token
+from shared.commands.base import LABEL, Building, Command, Household, Ident, Name, Text, Town
 
 
 class RegisterCompound(Command):
     name: str = "register_compound"
     display_name: Name(100) = Field(description="the compound's name, e.g. 樱花苑")
-    town: Token = Field(description="town id, e.g. taopu")
+    town: Town
 
 
 class RegisterBuilding(Command):

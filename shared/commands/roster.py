@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.commands.base import Building, Command, Day, Ident, Name, ShiftTime, Text, Token
+from shared.commands.base import Building, Command, Day, Ident, Name, ShiftTime, Text, Token, Town
 from shared.events.roster import DispatchedPerson, Role
 
 ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -96,7 +96,7 @@ class SetStandby(Command):
 class RequestReinforcement(Command):
     name: str = "request_reinforcement"
     request_id: str | None = Field(default=None, pattern=ID, description="None: derived from the command id")
-    town: Token = Field(description="town id, e.g. taopu")
+    town: Town
     people: int = Field(ge=1, le=50)
     from_day: Day
     until_day: Day

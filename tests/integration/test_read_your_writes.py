@@ -37,8 +37,18 @@ async def test_a_sealed_building_s_page_read_at_once_shows_the_seal_a_hundred_ti
     assert seen == ["sealed"] * 100
 
 
-async def test_a_position_the_read_model_does_not_reach_in_time_is_a_clear_503(system, town):
+async def test_a_position_the_read_model_has_not_reached_in_time_is_a_clear_503(system, town, monkeypatch):
+    import services.gateway.entrypoints.common as common
+    cadre = await signed_in(system.app, town["cadre"])
+    sealed = await cadre.post(path(town["tenant"], "/buildings/41/seal"),
+                              json={"town": town["town"], "reason": "阳性", "ordered_by": "镇防控办"})
+    monkeypatch.setattr(common, "VIEWS", "a_read_model_that_is_not_running")
+    late = await cadre.get(path(town["tenant"], "/rota"), headers={"Louzu-Position": sealed.headers["Louzu-Position"]})
+    assert late.status_code == 503 and late.headers["content-type"] == "application/problem+json"
+    assert late.json()["code"] == "not_yet_visible" and "请几秒后刷新" in late.json()["message_zh"]
+
+
+async def test_a_position_past_the_end_of_the_log_is_refused_at_once(system, town):
     cadre = await signed_in(system.app, town["cadre"])
     far = await cadre.get(path(town["tenant"], "/rota"), params={"position": 10**12})
-    assert far.status_code == 503 and far.headers["content-type"] == "application/problem+json"
-    assert far.json()["code"] == "not_yet_visible" and "请几秒后刷新" in far.json()["message_zh"]
+    assert far.status_code == 422 and far.json()["field"] == "position"

@@ -49,6 +49,13 @@ class AccessService:
         rule, now = rules[type(cmd)], self.clock()
         return await self.users.execute(cmd, user_subject(cmd.user_id), lambda u: rule(u, cmd, now))
 
+    async def town_of(self, user_id: str) -> str | None:
+        """The town of a sign-in as the log has it now (None: no such sign-in)."""
+        user = User()
+        for recorded in await self.store.read_aggregate(user_subject(user_id)):
+            user = access.apply(user, recorded.event)
+        return user.registered.town if user.registered else None
+
     async def audit(self, principal: Principal, tenant: str, compound: str, *, what: str, operation: str, why: str,
                     clear: bool = False) -> None:
         """Record a read of personal data before the data leaves the gateway."""

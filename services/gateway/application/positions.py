@@ -14,7 +14,7 @@ from typing import Iterable
 import asyncpg
 from nats.aio.client import Client as NATS
 
-from shared.eventlog.subjects import CHECKPOINTS_ROOT, checkpoints_filter
+from shared.eventlog.subjects import CHECKPOINTS_ROOT, EVENTS_STREAM, checkpoints_filter
 from shared.logging import get_logger
 
 log = get_logger("louzu.gateway.positions")
@@ -65,6 +65,10 @@ class Positions:
                                      list(names))
         for row in rows:
             await self._advance(row["name"], row["last_seq"])
+
+    async def log_end(self) -> int:
+        """The position of the log's last event: a position past it was never answered by a command."""
+        return (await self.nc.jetstream().stream_info(EVENTS_STREAM)).state.last_seq
 
     def passed(self, names: Iterable[str], position: int) -> bool:
         return all(self.reached.get(name, -1) >= position for name in names)

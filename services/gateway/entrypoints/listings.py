@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from contextlib import asynccontextmanager
+
+import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
@@ -13,7 +16,8 @@ from shared.commands.base import Building, Household, Moment, Token
 from shared.events.lockdown import DEFAULT_REPORT_TIMES
 from shared.localtime import open_report_window
 from services.gateway.entrypoints.common import C, ERRORS, Ctx, ReadAfter, Who, plain, reach
-from services.gateway.entrypoints.problems import not_found
+from services.gateway.entrypoints.problems import ApiProblem, not_found
+from shared.errors import Problem
 from services.gateway.projections import health, places
 from services.gateway.projections.views import SCHEMA
 
@@ -30,6 +34,17 @@ class Page(BaseModel):
     next: str | None = Field(description="pass as `after` for the next page; null on the last page")
 
 
+@asynccontextmanager
+async def cursor_checked():
+    """A cursor that was not a page's `next` is a 422 naming `after`, not a database error."""
+    try:
+        yield
+    except (asyncpg.DataError, ValueError):
+        raise ApiProblem(Problem("invalid_field", "翻页参数 after 无效，请使用上一页返回的 next",
+                                 "`after` is not a cursor this list gave: send the previous page's `next`",
+                                 "after"), 422) from None
+
+
 def page(rows: list[dict], limit: int) -> Page:
     return Page(items=[plain(r) for r in rows], next=rows[-1].get("cursor") if len(rows) == limit else None)
 
@@ -37,7 +52,7 @@ def page(rows: list[dict], limit: int) -> Page:
 @router.get("/compounds", operation_id="listCompounds", tags=["registry"], response_model=Page)
 async def list_compounds(who: Who, ctx: Ctx, after: After = None, limit: Limit = 100) -> Page:
     tenants = sorted(who.tenants())
-    async with ctx.reader(tenants) as conn:
+    async with cursor_checked(), ctx.reader(tenants) as conn:
         return page(await places.compounds(conn, tenants, after=after, limit=limit), limit)
 
 
@@ -45,7 +60,7 @@ async def list_compounds(who: Who, ctx: Ctx, after: After = None, limit: Limit =
 async def list_buildings(tenant: Token, compound: Token, who: Who, ctx: Ctx, after: After = None,
                          limit: Limit = 100) -> Page:
     reach(who, "listBuildings", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         return page(await places.buildings(conn, tenant, compound, after=after, limit=limit), limit)
 
 
@@ -53,7 +68,7 @@ async def list_buildings(tenant: Token, compound: Token, who: Who, ctx: Ctx, aft
 async def list_households(tenant: Token, compound: Token, who: Who, ctx: Ctx, building: InBuilding = None,
                           after: After = None, limit: Limit = 100) -> Page:
     reach(who, "listHouseholds", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         return page(await places.households(conn, tenant, compound, building=building, after=after, limit=limit),
                     limit)
 
@@ -64,7 +79,7 @@ async def list_residents(tenant: Token, compound: Token, who: Who, ctx: Ctx, bui
                          limit: Limit = 100) -> Page:
     """Residents with their ID number and phone masked, whoever asks."""
     reach(who, "listResidents", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         rows = await places.residents(conn, tenant, compound, household_id=household_id, building=building,
                                       after=after, limit=limit)
     await ctx.access.audit(who, tenant, compound, what=f"residents {building or household_id or 'all'} masked",
@@ -78,7 +93,7 @@ async def list_fevers(tenant: Token, compound: Token, who: Who, ctx: Ctx,
                       after: After = None, limit: Limit = 100) -> Page:
     """Fever alerts (a report at or above the town's threshold), newest first."""
     reach(who, "listFevers", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         rows = await health.fevers(conn, tenant, compound, since=since, after=after, limit=limit)
     await ctx.access.audit(who, tenant, compound, what="fever alerts", operation="listFevers", why="fever follow-up")
     return page(rows, limit)
@@ -91,7 +106,7 @@ async def list_missed_reports(tenant: Token, compound: Token, who: Who, ctx: Ctx
                               ) -> Page:
     """Residents of sealed buildings with no report in the window, grouped by the cadre responsible."""
     reach(who, "listMissedReports", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         if window_start is None:
             times = await conn.fetchval(f"SELECT t.report_times FROM {SCHEMA}.compounds c JOIN {SCHEMA}.towns t "
                                         "ON t.town = c.town WHERE c.tenant = $1 AND c.compound = $2", tenant, compound)
@@ -104,7 +119,7 @@ async def list_missed_reports(tenant: Token, compound: Token, who: Who, ctx: Ctx
 async def list_out_now(tenant: Token, compound: Token, who: Who, ctx: Ctx, building: InBuilding = None) -> Page:
     """Who is out at the gate now, longest first; overdue past the time allowed out."""
     reach(who, "listOutNow", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         rows = await health.out_now(conn, tenant, compound, ctx.clock(), building)
     return Page(items=[plain(r) for r in rows], next=None)
 
@@ -113,7 +128,7 @@ async def list_out_now(tenant: Token, compound: Token, who: Who, ctx: Ctx, build
 async def get_group_coverage(tenant: Token, compound: Token, building: Building, who: Who, ctx: Ctx) -> dict:
     """The building group (楼组群): households with nobody in it, service parties missing."""
     reach(who, "getGroupCoverage", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         if not await conn.fetchval(f"SELECT true FROM {SCHEMA}.buildings WHERE tenant = $1 AND compound = $2 "
                                    "AND building = $3", tenant, compound, building):
             raise not_found()
@@ -124,7 +139,7 @@ async def get_group_coverage(tenant: Token, compound: Token, building: Building,
 async def list_notices(tenant: Token, compound: Token, who: Who, ctx: Ctx, building: InBuilding = None,
                        after: After = None, limit: Limit = 100) -> Page:
     reach(who, "listNotices", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         return page(await health.notices(conn, tenant, compound, building, after=after, limit=limit), limit)
 
 
@@ -134,7 +149,7 @@ async def list_playbook_tasks(tenant: Token, compound: Token, who: Who, ctx: Ctx
                               after: After = None, limit: Limit = 100) -> Page:
     """The town playbook's tasks stamped for the compound's sealed buildings, by due time, overdue flagged."""
     reach(who, "listPlaybookTasks", tenant, compound)
-    async with ctx.reader([tenant]) as conn:
+    async with cursor_checked(), ctx.reader([tenant]) as conn:
         episode = await health.current_episode(conn, tenant, compound, building) if building else None
         if building and episode is None:
             return Page(items=[], next=None)
@@ -149,7 +164,7 @@ async def list_reinforcements(town: Token, who: Who, ctx: Ctx) -> Page:
     if not who.can_town("listReinforcements", town):
         raise not_found()
     from services.gateway.projections.overview import REINFORCEMENTS
-    async with ctx.reader(sorted(who.tenants())) as conn:
+    async with cursor_checked(), ctx.reader(sorted(who.tenants())) as conn:
         return Page(items=[plain(r) for r in await conn.fetch(REINFORCEMENTS, town)], next=None)
 
 

@@ -79,8 +79,7 @@ class NewPassword(BaseModel):
 
 async def of_the_town(ctx: Context, who: Principal, user_id: str) -> None:
     """Another town's sign-in is answered as one that does not exist."""
-    town = await ctx.pool.fetchval("SELECT town FROM proj_gateway.users WHERE user_id = $1", user_id)
-    if town != who.town:
+    if await ctx.access.town_of(user_id) != who.town:
         raise not_found("本镇没有该用户", "no such user in your town")
 
 

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from shared.commanding import CommandClient, ServiceUnavailable, validation_problem
-from shared.commands.base import TOKEN, Command
+from shared.commands.base import TOKEN, TOWN, Command
 from shared.errors import Problem
 from shared.events.gateway import USERS_TENANT
 from services.gateway.domain.access import Principal
@@ -125,8 +125,10 @@ def example_for(op: Operation, names: list[str]) -> dict[str, Any]:
 
 
 def _path_param(op: Operation, name: str) -> Any:
-    if name in ("tenant", "compound", "town"):
+    if name in ("tenant", "compound"):
         return Annotated[str, Path(min_length=1, max_length=64, pattern=TOKEN)]
+    if name == "town":
+        return Annotated[str, Path(min_length=1, max_length=58, pattern=TOWN)]
     info = op.command.model_fields.get(name)
     if info is None:
         return Annotated[str, Path(min_length=1, max_length=64)]
