@@ -29,6 +29,11 @@ Queries = Mapping[str, tuple[type[Query], type[Reply]]]
 ERROR_HEADER, ERROR_CODE_HEADER = "Nats-Service-Error", "Nats-Service-Error-Code"  # as nats.micro sends them
 
 
+def _header(text: str) -> str:
+    """One line of ASCII (a building number may be Chinese; a line break would end the headers)."""
+    return " ".join(text.split()).encode("ascii", "backslashreplace").decode()[:300]
+
+
 def refused(problem: Problem) -> dict:
     return {"ok": False, "error": problem.as_dict()}
 
@@ -100,7 +105,8 @@ class QueryServer:
             if msg.reply:
                 headers = None
                 if not reply.get("ok"):
-                    headers = {ERROR_HEADER: reply["error"]["message_en"], ERROR_CODE_HEADER: reply["error"]["code"]}
+                    headers = {ERROR_HEADER: _header(reply["error"]["message_en"]),
+                               ERROR_CODE_HEADER: _header(reply["error"]["code"])}
                 await self.nc.publish(msg.reply, orjson.dumps(reply), headers=headers)
         finally:
             self._slots.release()

@@ -294,3 +294,14 @@ async def test_a_print_as_of_a_past_moment_is_the_roster_as_the_log_stood_then(c
         {"tenant": tenant, "compound": "c1", "actor": "t", "format": "csv", "as_of": "2022-04-02T14:00:00"}),
         timeout=10)).data)
     assert naive["error"]["code"] == "invalid_field" and naive["error"]["field"] == "as_of"
+
+
+async def test_a_refusal_carries_the_micro_error_headers_even_for_a_chinese_building(gateway, nc, tenant):
+    import orjson
+    from shared.eventlog.subjects import query_subject
+    reply = await nc.request(query_subject(tenant, "roster", "print_roster"), orjson.dumps(
+        {"tenant": tenant, "compound": "c1", "actor": "t", "building": "三号楼", "format": "pdf"}), timeout=10)
+    body = orjson.loads(reply.data)
+    assert body["error"]["code"] == "unknown_building" and "三号楼" in body["error"]["message_zh"]
+    assert reply.headers["Nats-Service-Error-Code"] == "unknown_building"
+    assert reply.headers["Nats-Service-Error"].isascii() and "\\u" in reply.headers["Nats-Service-Error"]
