@@ -210,7 +210,7 @@ async def test_a_good_sheet_imported_through_the_gateway_is_registered_by_the_re
     assert await objects_left(nc, tenant) == []  # the registry took the upload and deleted it
 
 
-async def test_a_sheet_with_a_bad_row_imports_nothing_and_names_the_row(cadre, tenant, db):
+async def test_a_sheet_with_a_bad_row_imports_nothing_and_names_the_row_unless_told_to_skip_it(cadre, tenant, db):
     rows = sheet_rows(4, building="39", start_serial=300)
     bad = list(rows[2])
     bad[5] = bad[5][:-1] + ("0" if bad[5][-1] != "0" else "1")  # a wrong check digit
@@ -223,6 +223,10 @@ async def test_a_sheet_with_a_bad_row_imports_nothing_and_names_the_row(cadre, t
     assert "第 4 行" in outcome["errors"][0]["message_zh"] and "Row 4" in outcome["errors"][0]["message_en"]
     assert await db.fetchval("SELECT count(*) FROM proj_registry.buildings WHERE tenant = $1 AND building = '39'",
                              tenant) == 0
+    skipping = await cadre.post(path(tenant, "/imports"), params={"skip_invalid": "true"},
+                                files={"file": ("名单.csv", sheet_csv(rows), "text/csv")})
+    assert skipping.json()["imported"] and skipping.json()["residents_added"] == 3
+    assert [err["row"] for err in skipping.json()["errors"]] == [4]
 
 
 async def test_without_the_registry_an_import_is_a_bilingual_503_and_leaves_no_file(platform, nc, db, tenant,
