@@ -1,4 +1,4 @@
-"""Files beside the messages: a query's large answer (a compound's PDF is megabytes; a NATS message
+"""Files beside the messages: a query's large answer (a compound's file reaches a megabyte; a NATS message
 is at most 1 MB) or an upload travels through the JetStream Object Store bucket `louzu-files`, cut
 into 128 KiB chunks, and the messages carry only a `StoredFile`. Objects expire after 15 minutes
 (the bucket's TTL) whether or not anyone fetched them; whoever takes a file deletes it.
