@@ -21,6 +21,7 @@ from shared.projections.runner import ProjectionRunner
 from shared.service_main import shut_down
 from services.gateway.adapters.state import open_state
 from services.gateway.application.access import AccessService
+from services.gateway.application.positions import Positions
 from services.gateway.entrypoints.context import Context
 from services.gateway.entrypoints.sessions import Sessions
 from services.gateway.projections.tables import GatewayProjection
@@ -68,7 +69,7 @@ class Gateway:
                                               lambda command: self.access.execute(command)).start()
         if projector:
             for projection in read_models():
-                runner = ProjectionRunner(self.nc, self.database_url, projection)
+                runner = ProjectionRunner(self.nc, self.database_url, projection, announce=True)
                 self.tasks.append(asyncio.create_task(runner.run(self.stop)))
         session_key = load_or_create_secret(self.secrets_dir / "sessions.key")
         limits, principals = await open_state(self.nc, session_key)  # shared by the gateways of one secrets folder
@@ -76,7 +77,8 @@ class Gateway:
                       sessions=Sessions(session_key), limits=limits, principals=principals,
                       index=BlindIndex(load_or_create_secret(self.secrets_dir / "blind-index.key")),
                       clock=self.clock, public_url=self.public_url,
-                      link_secret=load_or_create_secret(self.secrets_dir / "links.key"), secrets_dir=self.secrets_dir)
+                      link_secret=load_or_create_secret(self.secrets_dir / "links.key"), secrets_dir=self.secrets_dir,
+                      positions=await Positions(self.nc, self.pool).start())
         self.app = create_app(ctx, self.stop)
         return self
 
@@ -103,4 +105,5 @@ class Gateway:
             self.http_server.should_exit = True
         if self.app is not None:
             await self.app.state.ctx.close_buses()
+            await self.app.state.ctx.positions.stop()
         await shut_down(self.tasks, self.server, self.pool, self.store, self.nc)

@@ -3,6 +3,7 @@
 Events:   louzu.evt.<tenant>.<compound>.<service>.<aggregate>.<aggregate_id>
 Commands: louzu.cmd.<tenant>.<service>.<command>
 Queries:  louzu.qry.<tenant>.<service>.<query>   (what only the owning service can answer)
+Checkpoints: louzu.checkpoint.<projection>     (core NATS: a read model applied the log up to a position)
 Files:    the JetStream Object Store bucket `louzu-files` (a query's large answer or upload)
 
 The tenant is the residents' committee; the compound is the residential compound it serves.
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 EVENTS_STREAM = "LOUZU_EVENTS"
 EVENTS_ROOT = "louzu.evt"
 COMMANDS_ROOT = "louzu.cmd"
+CHECKPOINTS_ROOT = "louzu.checkpoint"
 QUERIES_ROOT = "louzu.qry"
 FILES_BUCKET = "louzu-files"  # the Object Store bucket (its stream is OBJ_louzu-files)
 FILES_TTL_S = 15 * 60         # a file not fetched by then expires
@@ -107,3 +109,12 @@ def file_tenant(name: str) -> str | None:
     """The tenant an object of the files bucket was stored for (None: not one of ours)."""
     parts = name.split("/")
     return parts[1] if len(parts) == 3 else None
+
+
+def checkpoint_subject(projection: str) -> str:
+    """Where a projection runner announces the stream position it has applied (payload: the number)."""
+    return ".".join((CHECKPOINTS_ROOT, token(projection.replace(".", "_"), "projection")))
+
+
+def checkpoints_filter() -> str:
+    return CHECKPOINTS_ROOT + ".*"

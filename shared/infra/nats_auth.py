@@ -69,6 +69,9 @@ def permissions(user: str) -> dict:
     if user in FILE_USERS:
         publish += [f"$O.{FILES_BUCKET}.>", "$JS.FC.>"]  # a file's chunks and metadata; flow control
     subscribe = [f"louzu.cmd.*.{user}.>", f"louzu.qry.*.{user}.>", "_INBOX.>"]
+    if user == "gateway":  # its projection runners announce their checkpoints to every gateway process
+        publish.append("louzu.checkpoint.*")
+        subscribe.append("louzu.checkpoint.*")
     return {"publish": {"allow": publish}, "subscribe": {"allow": subscribe}, "allow_responses": True}
 
 

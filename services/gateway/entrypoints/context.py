@@ -25,6 +25,7 @@ from shared.errors import Problem
 from shared.infra import nats_auth
 from services.gateway.adapters.state import PrincipalCache, RateLimit
 from services.gateway.application.access import AccessService, principal_of
+from services.gateway.application.positions import Positions
 from services.gateway.domain.access import Grant, Principal
 from services.gateway.entrypoints.problems import ApiProblem
 from services.gateway.entrypoints.sessions import COOKIE, Session, Sessions
@@ -44,6 +45,7 @@ class Context:
     limits: RateLimit
     principals: PrincipalCache
     secrets_dir: Path | None = None
+    positions: Positions | None = None
     _buses: dict[str, NATS] = field(default_factory=dict)
 
     async def bus_for(self, tenant: str) -> NATS:

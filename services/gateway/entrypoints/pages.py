@@ -17,13 +17,14 @@ from services.gateway.domain.access import Principal
 from services.gateway.entrypoints import labels
 from services.gateway.entrypoints.context import Context, context, session_of
 from services.gateway.entrypoints.problems import ApiProblem, not_found
+from services.gateway.entrypoints.common import ReadAfter
 from services.gateway.entrypoints.routing import send
 from services.gateway.entrypoints.sessions import COOKIE, SESSION_HOURS, Session, csrf_ok
 from services.gateway.entrypoints.templates import TEMPLATES
 from services.gateway.projections import health, places
 from services.gateway.projections.overview import town_overview
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[ReadAfter])
 
 
 def set_cookie(response: Response, ctx: Context, session: Session) -> None:
