@@ -95,6 +95,8 @@ async def test_each_role_reaches_exactly_its_operations_on_its_own_committee_and
     leaks = []
     for tenant, own in ((committees["own"], True), (committees["other"], False)):
         for name, method, path in calls(tenant, committees["town"]):
+            if not own and tenant not in path:
+                continue  # names no committee (the caller's own compounds, the town's sign-ins): once is enough
             if name == "importResidents":
                 response = await client.post(path, files={"file": ("x.csv", b"a,b\n", "text/csv")})
             elif method == "get":

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from shared.commands.base import Building, Household, Moment, Token
 from shared.events.lockdown import DEFAULT_REPORT_TIMES
 from shared.localtime import open_report_window
+from services.gateway.domain.access import OPERATIONS
 from services.gateway.entrypoints.common import C, ERRORS, Ctx, ReadAfter, Who, plain, reach
 from services.gateway.entrypoints.problems import ApiProblem, not_found
 from shared.errors import Problem
@@ -51,6 +52,9 @@ def page(rows: list[dict], limit: int) -> Page:
 
 @router.get("/compounds", operation_id="listCompounds", tags=["registry"], response_model=Page)
 async def list_compounds(who: Who, ctx: Ctx, after: After = None, limit: Limit = 100) -> Page:
+    """The compounds the caller may read: their committees', or every compound of the town for its dispatcher."""
+    if not who.roles & OPERATIONS["listCompounds"]:
+        raise not_found()
     tenants = sorted(who.tenants())
     async with cursor_checked(), ctx.reader(tenants) as conn:
         return page(await places.compounds(conn, tenants, after=after, limit=limit), limit)

@@ -4,7 +4,6 @@ the gateway's own read model; a printed roster is asked of the roster service (d
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -13,6 +12,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from shared.commands.base import Building, Day, Moment, RoundId, Token
 from shared.errors import Problem
 from shared.links import building_url
 from services.gateway.entrypoints.common import C, ERRORS, Ctx, Who, plain, reach, ReadAfter
@@ -23,10 +23,11 @@ from services.gateway.projections.overview import town_overview as overview
 from services.gateway.projections.sheet import building_sheet
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, dependencies=[ReadAfter])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get(C + "/rounds/{round_id}/unsampled", operation_id="listUnsampled", tags=["lockdown"])
-async def list_unsampled(tenant: str, compound: str, round_id: str, who: Who, ctx: Ctx) -> list[dict]:
+async def list_unsampled(tenant: Token, compound: Token, round_id: RoundId, who: Who, ctx: Ctx) -> list[dict]:
     reach(who, "listUnsampled", tenant, compound)
     async with ctx.reader([tenant]) as conn:
         rows = await health.unsampled(conn, tenant, round_id)
@@ -36,25 +37,31 @@ async def list_unsampled(tenant: str, compound: str, round_id: str, who: Who, ct
 
 
 @router.get(C + "/deliveries", operation_id="getDeliveryQueue", tags=["delivery"])
-async def delivery_queue(tenant: str, compound: str, who: Who, ctx: Ctx, building: str | None = None) -> list[dict]:
+async def delivery_queue(tenant: Token, compound: Token, who: Who, ctx: Ctx, building: Annotated[Building | None, Query()] = None) -> list[dict]:
     reach(who, "getDeliveryQueue", tenant, compound)
     async with ctx.reader([tenant]) as conn:
         return [plain(r) for r in await supply.queue(conn, tenant, compound, ctx.clock(), building=building)]
 
 
 @router.get(C + "/buildings/{building}/roster", operation_id="getBuildingRoster", tags=["roster"],
-            responses={200: {"content": {"application/pdf": {}, "text/csv": {}, "application/json": {}}}})
-async def building_roster(tenant: str, compound: str, building: str, who: Who, ctx: Ctx,
+            responses={200: {"content": {"application/json": {}, "application/pdf": {}, "text/csv": {},
+                                         XLSX: {}}}})
+async def building_roster(tenant: Token, compound: Token, building: Building, who: Who, ctx: Ctx,
                           format: Literal["json", "pdf", "xlsx", "csv"] = "json",
-                          why: Annotated[str, Query(max_length=200)] = "building roster"):
+                          why: Annotated[str, Query(min_length=1, max_length=200, pattern=r"\S")] = "building roster",
+                          as_of: Annotated[Moment | None, Query(description=(
+                              "print the roster as the log stood then (an audit); pdf, xlsx or csv"))] = None):
+    """The building roster (樓組表), masked: JSON for the consoles, or printed by the roster service as
+    PDF, XLSX or CSV (building `all`: the whole compound). ID numbers and phones in clear are printed
+    only by `louzu roster --clear --reason`, which is logged."""
     reach(who, "getBuildingRoster", tenant, compound)
-    await ctx.access.audit(who, tenant, compound, what=f"roster {building} {format} masked",
-                           operation="getBuildingRoster", why=why)
-    if format != "json":  # printed by the roster service; building "all": the whole compound, as `louzu roster`
+    await ctx.access.audit(who, tenant, compound, what=f"roster {building} {format} masked"
+                           + (f" as of {as_of.isoformat()}" if as_of else ""), operation="getBuildingRoster", why=why)
+    if format != "json" or as_of is not None:  # printed by the roster service, as `louzu roster`
         from services.gateway.adapters.owners import print_roster
         data, media = await print_roster(await ctx.bus_for(tenant), ctx.nc, tenant=tenant, compound=compound,
-                                         building=None if building == "all" else building, fmt=format,
-                                         actor=who.user_id)
+                                         building=None if building == "all" else building,
+                                         fmt="pdf" if format == "json" else format, actor=who.user_id, as_of=as_of)
         return Response(data, media_type=media, headers={"Content-Disposition": attachment(building, format)})
     async with ctx.reader([tenant]) as conn:
         sheet = await building_sheet(conn, tenant, compound, building, ctx.clock(), resident_url=building_url(
@@ -73,8 +80,8 @@ def attachment(building: str, fmt: str) -> str:
 
 
 @router.get(C + "/rota", operation_id="getRota", tags=["roster"])
-async def get_rota(tenant: str, compound: str, who: Who, ctx: Ctx, start: date | None = None,
-                   end: date | None = None) -> dict:
+async def get_rota(tenant: Token, compound: Token, who: Who, ctx: Ctx, start: Day | None = None,
+                   end: Day | None = None) -> dict:
     reach(who, "getRota", tenant, compound)
     async with ctx.reader([tenant]) as conn:
         plan = await supply.plan(conn, tenant, compound, start, end)
@@ -83,7 +90,7 @@ async def get_rota(tenant: str, compound: str, who: Who, ctx: Ctx, start: date |
 
 
 @router.get("/towns/{town}/overview", operation_id="getTownOverview", tags=["gateway"])
-async def town_overview(town: str, who: Who, ctx: Ctx) -> dict:
+async def town_overview(town: Token, who: Who, ctx: Ctx) -> dict:
     if "town_dispatcher" not in who.roles or who.town != town:
         raise not_found()
     async with ctx.reader(sorted(who.tenants())) as conn:
@@ -102,7 +109,7 @@ class ImportOutcomeBody(BaseModel):
 
 
 @router.post(C + "/imports", operation_id="importResidents", tags=["registry"], response_model=ImportOutcomeBody)
-async def import_residents(tenant: str, compound: str, who: Who, ctx: Ctx, file: UploadFile = File(...),
+async def import_residents(tenant: Token, compound: Token, who: Who, ctx: Ctx, file: UploadFile = File(...),
                            skip_invalid: bool = False):
     reach(who, "importResidents", tenant, compound)
     from services.gateway.application.importing import import_sheet

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Awaitable, Callable, Literal, Mapping
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from shared.commanding import CommandClient, ServiceUnavailable, validation_problem
@@ -148,6 +148,14 @@ def add_operations(router: APIRouter, operations: list[Operation], authorize: Ca
                                  "schema": {"type": "integer"}}}}, **ERRORS})
 
 
+def _reached(op: Operation, authorize) -> Callable:
+    """The reach check as a dependency: it runs before the body is read, so a caller outside the
+    committee gets the same 404 whatever they send, never a 422 about a body they may not send."""
+    async def reached(request: Request, who: Who) -> tuple[str, str]:
+        return authorize(who, op, request.path_params)
+    return reached
+
+
 def _endpoint(op: Operation, model: type[BaseModel] | None, authorize) -> Callable:
     async def endpoint(**values: Any) -> CommandAccepted:
         who: Principal = values["who"]
@@ -155,7 +163,7 @@ def _endpoint(op: Operation, model: type[BaseModel] | None, authorize) -> Callab
         path = {name: values[name] for name in op.path_params}
         body = values.get("body")
         fields: Fields = body.model_dump(exclude_unset=True) if isinstance(body, BaseModel) else {}
-        tenant, compound = authorize(who, op, path)
+        tenant, compound = values["reached"]
         if op.household:
             reach(who, op.operation_id, tenant, compound, fields.get(op.household))
         fields.update({k: v for k, v in path.items() if k not in ("tenant", "compound")}, **op.fixed)
@@ -167,6 +175,8 @@ def _endpoint(op: Operation, model: type[BaseModel] | None, authorize) -> Callab
 
     params = [inspect.Parameter("response", inspect.Parameter.KEYWORD_ONLY, annotation=Response),
               inspect.Parameter("who", inspect.Parameter.KEYWORD_ONLY, annotation=Who),
+              inspect.Parameter("reached", inspect.Parameter.KEYWORD_ONLY,
+                                annotation=Annotated[tuple[str, str], Depends(_reached(op, authorize))]),
               # the context from the request itself: as a plain-function dependency (`Ctx`) FastAPI would
               # call it in a worker thread, a tenth of the gateway's CPU per command (docs/benchmarks.md)
               inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
