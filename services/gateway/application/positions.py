@@ -60,6 +60,10 @@ class Positions:
             async with self._moved:
                 self._moved.notify_all()
 
+    async def refresh(self, names: Iterable[str]) -> None:
+        """Read the projections' checkpoints from the table (a stream starting, a missed announcement)."""
+        await self._read_table(names)
+
     async def _read_table(self, names: Iterable[str]) -> None:
         rows = await self.pool.fetch("SELECT name, last_seq FROM louzu.projection_checkpoints WHERE name = ANY($1)",
                                      list(names))

@@ -105,6 +105,8 @@ CREATE TABLE IF NOT EXISTS "{s}".reinforcements (
     tenant text NOT NULL, compound text NOT NULL, request_id text NOT NULL, town text NOT NULL, people int NOT NULL,
     sent int NOT NULL DEFAULT 0, from_day date NOT NULL, until_day date NOT NULL, reason text NOT NULL,
     status text NOT NULL, requested_at timestamptz NOT NULL, PRIMARY KEY (tenant, request_id));
+CREATE TABLE IF NOT EXISTS "{s}".changes (
+    tenant text NOT NULL, compound text NOT NULL, last_seq bigint NOT NULL, PRIMARY KEY (tenant, compound));
 """
 
 INDEXES = """
@@ -119,7 +121,8 @@ CREATE INDEX IF NOT EXISTS views_codes_code ON "{s}".sampling_codes (tenant, rou
 
 TABLES = ("compounds", "towns", "buildings", "episodes", "households", "residents", "group_members", "reports",
           "fever_alerts", "rounds", "samples", "sampling_codes", "gate_log", "out_now", "tasks", "notices", "requests",
-          "duty_people", "posts", "shifts", "checkins", "reinforcements")
+          "duty_people", "posts", "shifts", "checkins", "reinforcements", "changes")
+SHOWN = ("registry", "lockdown", "delivery", "roster")  # the services whose events change what the consoles show
 
 
 class GatewayViews:
@@ -150,4 +153,11 @@ class GatewayViews:
                 apply_delivery(w, schema, rec)
             elif service == "roster":
                 apply_rota(w, schema, rec)
+        changed: dict[tuple[str, str], int] = {}
+        for rec in events:
+            if rec.subject.service in SHOWN:
+                changed[(rec.subject.tenant, rec.subject.compound)] = rec.seq
+        for (tenant, compound), seq in changed.items():  # what changed where: the live town stream re-reads only that
+            w.add(f'INSERT INTO "{schema}".changes VALUES ($1, $2, $3) ON CONFLICT (tenant, compound) '
+                  'DO UPDATE SET last_seq = GREATEST(changes.last_seq, EXCLUDED.last_seq)', tenant, compound, seq)
         await w.flush(conn)
