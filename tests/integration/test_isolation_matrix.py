@@ -13,7 +13,7 @@ from services.registry.bootstrap import Registry
 from services.roster.bootstrap import Roster
 from services.gateway.domain.access import OPERATIONS
 from services.gateway.entrypoints.sessions import COOKIE
-from services.gateway.entrypoints.openapi import openapi_document
+from services.gateway.entrypoints.document import openapi_document
 from shared.eventlog.store import EventStore
 from tests.conftest import eventually
 from tests.support.gateway import make_user, register_compound, signed_in

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from services.gateway.entrypoints.app import create_app
 from services.gateway.entrypoints.common import ERRORS, C, Who
-from services.gateway.entrypoints.openapi import openapi_document
+from services.gateway.entrypoints.document import openapi_document
 from tests.support.http_gateway import Served, served_gateway
 from tests.support.servers import new_tenant
 

@@ -84,7 +84,7 @@ def create_app(ctx: Context, stop: asyncio.Event) -> FastAPI:
 
 def _session_routes(app: FastAPI) -> None:
     @app.post("/api/v1/session", operation_id="signIn", response_model=SessionInfo, tags=["session"],
-              responses=problem_responses(401, 429))
+              responses=problem_responses(401, 429, 503))
     async def sign_in(body: SignIn, request: Request):
         ctx: Context = request.app.state.ctx
         session = await pages.authenticate(ctx, request, body.user_id, body.password)

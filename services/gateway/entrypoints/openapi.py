@@ -1,6 +1,5 @@
-"""The HTTP API's OpenAPI document, as the app serves it at /openapi.json.
-
-    python -m services.gateway.entrypoints.openapi > docs/openapi.json
+"""The HTTP API's OpenAPI document made honest, as the app serves it at /openapi.json
+(`document.py` writes it to docs/openapi.json).
 
 FastAPI's own document says every error is `application/json` and knows nothing of what the app does
 around its routes. `honest()` declares what each operation really answers, from what the code does:
@@ -11,7 +10,6 @@ is a body or parameters to get wrong, 401 and 403 (CSRF) where the route needs a
 tests/unit/test_openapi.py fails when docs/openapi.json drifts from the code."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 from fastapi import FastAPI
@@ -100,16 +98,3 @@ def _as_problem(status: int, response: dict) -> None:
     if response.get("description") in (None, "", "Validation Error") and status in STATUSES:
         response["description"] = STATUSES[status]
     response["content"] = {MEDIA: {"schema": {"$ref": PROBLEM_REF}}}
-
-
-def openapi_document() -> dict:
-    from services.gateway.entrypoints.app import create_app
-    return create_app(None, asyncio.Event()).openapi()  # type: ignore[arg-type] - documenting needs no connections
-
-
-def render(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-
-
-if __name__ == "__main__":
-    print(render(openapi_document()), end="")
