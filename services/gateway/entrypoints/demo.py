@@ -1,4 +1,4 @@
-"""The gateway part of `louzu demo`: sign-ins for the town dispatcher of Taopu, a Yinghuayuan
+"""The gateway part of `louzu demo`: sign-ins for the town administrator and dispatcher of Taopu, a Yinghuayuan
 committee cadre and a party-member volunteer of its gate post (the passwords are printed by
 `louzu up`; change them for anything but a demonstration)."""
 from __future__ import annotations
@@ -12,6 +12,7 @@ from shared.events.gateway import USERS_TENANT
 from services.gateway.application.access import hash_password
 
 DEMO_USERS = (
+    ("taopu-admin", "桃浦镇管理员", "taopu-admin-2022", [{"role": "town_admin"}]),
     ("taopu-dispatch", "桃浦镇调度", "taopu-2022", [{"role": "town_dispatcher"}]),
     ("yhy-cadre", "李文娟", "yinghuayuan-2022", [{"role": "committee_cadre", "grant_tenant": "yinghuayuan"}]),
     ("dz-zhou", "周建华", "volunteer-2022", [{"role": "volunteer", "grant_tenant": "yinghuayuan",

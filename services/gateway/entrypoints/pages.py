@@ -93,6 +93,8 @@ async def home(request: Request):
     found = await who(request)
     if found is None:
         return RedirectResponse("/signin", 303)
+    if found.role == "town_admin":  # sign-ins and grants are managed over the API: its documentation
+        return RedirectResponse("/docs", 303)
     if found.role == "town_dispatcher":
         return RedirectResponse(f"/town/{quote(found.town)}", 303)
     if found.role == "committee_cadre":
