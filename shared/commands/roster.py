@@ -17,7 +17,7 @@ class EnrollDutyPerson(Command):
     person_id: str = Field(pattern=ID)
     person_name: Name(50)
     role: Role
-    home_compound: Token | None = Field(default=None, description="None: this compound")
+    home_compound: Name(64) | None = Field(default=None, description="None: this compound")
     available_from: Day | None = None
     available_until: Day | None = None
     unavailable: tuple[Day, ...] = Field(default=(), max_length=100)
