@@ -77,20 +77,24 @@ def register_commands(broker: NatsBroker, service: str, commands: Mapping[str, t
         return await dispatch(commands, execute, tenant, name, body)
 
 
-class CommandServer:
-    """Serves one service's commands: a queue-group subscription (instances share the load), at most
-    `concurrency` commands in progress, every message answered — malformed ones included."""
+class RequestServer:
+    """Serves requests on a queue-group subscription (instances share the load): at most
+    `concurrency` in progress, every message answered — a body that is not a JSON object with
+    `malformed`, anything else with what `answer(tenant, name, body)` says. Commands and queries
+    (`shared/queries/serving.py`) are both served by it."""
 
-    def __init__(self, nc: NATS, service: str, commands: Mapping[str, type[Command]], execute: Execute,
-                 *, concurrency: int = 512) -> None:
-        self.nc, self.service, self.commands, self.execute = nc, service, commands, execute
+    def __init__(self, nc: NATS, subjects: str, queue: str, answer: Callable[[str, str, dict], Awaitable[dict]],
+                 malformed: Problem, *, concurrency: int, drain_s: float,
+                 headers: Callable[[dict], dict | None] = lambda reply: None) -> None:
+        self.nc, self.subjects, self.queue, self.answer, self.malformed = nc, subjects, queue, answer, malformed
+        self.drain_s, self.headers = drain_s, headers
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task] = set()
         self._sub = None
 
-    async def start(self) -> "CommandServer":
-        self._sub = await self.nc.subscribe(command_filter(self.service), queue=f"{self.service}-commands",
-                                            cb=self._on_message, pending_msgs_limit=-1, pending_bytes_limit=-1)
+    async def start(self):
+        self._sub = await self.nc.subscribe(self.subjects, queue=self.queue, cb=self._on_message,
+                                            pending_msgs_limit=-1, pending_bytes_limit=-1)
         await self.nc.flush()  # the server knows the subscription before start() returns
         return self
 
@@ -108,21 +112,32 @@ class CommandServer:
                 if not isinstance(body, dict):
                     raise ValueError("not an object")
             except ValueError:
-                reply = problem_reply(Problem("malformed_command", "指令格式错误（应为 JSON 对象）",
-                                              "malformed command: the body must be a JSON object"))
+                reply = problem_reply(self.malformed)
             else:
-                reply = await dispatch(self.commands, self.execute, tokens[2], tokens[4], body)
+                reply = await self.answer(tokens[2], tokens[4], body)
             if msg.reply:
-                await msg.respond(orjson.dumps(reply))
+                await self.nc.publish(msg.reply, orjson.dumps(reply), headers=self.headers(reply))
         finally:
             self._slots.release()
 
     async def stop(self) -> None:
-        """Stop taking commands and let those in progress finish."""
+        """Stop taking requests and let those in progress finish."""
         if self._sub is not None:
             await self._sub.unsubscribe()
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=15)
+            await asyncio.wait(set(self._tasks), timeout=self.drain_s)
+
+
+class CommandServer(RequestServer):
+    """Serves one service's commands, every message answered — malformed ones included."""
+
+    def __init__(self, nc: NATS, service: str, commands: Mapping[str, type[Command]], execute: Execute,
+                 *, concurrency: int = 512) -> None:
+        super().__init__(nc, command_filter(service), f"{service}-commands",
+                         lambda tenant, name, body: dispatch(commands, execute, tenant, name, body),
+                         Problem("malformed_command", "指令格式错误（应为 JSON 对象）",
+                                 "malformed command: the body must be a JSON object"),
+                         concurrency=concurrency, drain_s=15)
 
 
 class ServiceUnavailable(RuntimeError):

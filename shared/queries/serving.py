@@ -8,7 +8,6 @@ command. `register_queries` declares the same subscriber on a FastStream broker 
 contract; `QueryServer` serves it with a lean nats-py subscription."""
 from __future__ import annotations
 
-import asyncio
 from typing import Awaitable, Callable, Mapping
 
 import orjson
@@ -17,7 +16,7 @@ from nats.aio.client import Client as NATS
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 from pydantic import BaseModel, ValidationError
 
-from shared.commanding import ServiceUnavailable, validation_problem
+from shared.commanding import RequestServer, ServiceUnavailable, validation_problem
 from shared.errors import DomainError, Problem
 from shared.eventlog.subjects import query_filter, query_subject
 from shared.logging import get_logger
@@ -68,55 +67,22 @@ def register_queries(broker: NatsBroker, service: str, queries: Queries, handle:
         return await answer(queries, handle, tenant, name, body)
 
 
-class QueryServer:
-    """Serves one service's queries: a queue-group subscription, at most `concurrency` in progress
-    (a print is seconds of CPU; the rest wait their turn in order), every message answered."""
+class QueryServer(RequestServer):
+    """Serves one service's queries: at most `concurrency` in progress (a print is seconds of CPU;
+    the rest wait their turn in order), every message answered, a refusal with the micro headers."""
 
     def __init__(self, nc: NATS, service: str, queries: Queries, handle: Answer, *, concurrency: int = 4) -> None:
-        self.nc, self.service, self.queries, self.handle = nc, service, queries, handle
-        self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task] = set()
-        self._sub = None
+        super().__init__(nc, query_filter(service), f"{service}-queries",
+                         lambda tenant, name, body: answer(queries, handle, tenant, name, body),
+                         Problem("malformed_query", "查询格式错误（应为 JSON 对象）",
+                                 "malformed query: the body must be a JSON object"),
+                         concurrency=concurrency, drain_s=60, headers=_refusal_headers)
 
-    async def start(self) -> "QueryServer":
-        self._sub = await self.nc.subscribe(query_filter(self.service), queue=f"{self.service}-queries",
-                                            cb=self._on_message, pending_msgs_limit=-1, pending_bytes_limit=-1)
-        await self.nc.flush()
-        return self
 
-    async def _on_message(self, msg) -> None:
-        await self._slots.acquire()
-        task = asyncio.create_task(self._handle(msg))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, msg) -> None:
-        try:
-            tokens = msg.subject.split(".")
-            try:
-                body = orjson.loads(msg.data)
-                if not isinstance(body, dict):
-                    raise ValueError("not an object")
-            except ValueError:
-                reply = refused(Problem("malformed_query", "查询格式错误（应为 JSON 对象）",
-                                        "malformed query: the body must be a JSON object"))
-            else:
-                reply = await answer(self.queries, self.handle, tokens[2], tokens[4], body)
-            if msg.reply:
-                headers = None
-                if not reply.get("ok"):
-                    headers = {ERROR_HEADER: _header(reply["error"]["message_en"]),
-                               ERROR_CODE_HEADER: _header(reply["error"]["code"])}
-                await self.nc.publish(msg.reply, orjson.dumps(reply), headers=headers)
-        finally:
-            self._slots.release()
-
-    async def stop(self) -> None:
-        """Stop taking queries and let those in progress finish."""
-        if self._sub is not None:
-            await self._sub.unsubscribe()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=60)
+def _refusal_headers(reply: dict) -> dict | None:
+    if reply.get("ok"):
+        return None
+    return {ERROR_HEADER: _header(reply["error"]["message_en"]), ERROR_CODE_HEADER: _header(reply["error"]["code"])}
 
 
 class QueryClient:
