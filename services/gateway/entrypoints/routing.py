@@ -61,11 +61,16 @@ class Operation:
 
     @property
     def service(self) -> str:
-        return self.command.__module__.rsplit(".", 1)[-1]
+        return service_of(self.command)
 
     @property
     def path_params(self) -> list[str]:
         return re.findall(r"{(\w+)}", self.path)
+
+
+def service_of(command: type[Command]) -> str:
+    """The service that owns a command: its contract module's name (shared/commands/<service>.py)."""
+    return command.__module__.rsplit(".", 1)[-1]
 
 
 def command_fields(op: Operation) -> list[str]:
@@ -82,10 +87,9 @@ def body_model(op: Operation) -> type[BaseModel] | None:
         return None
     source = op.command.model_fields
     example = op.example if op.example is not None else example_for(op, names)
-    model = create_model(op.operation_id[0].upper() + op.operation_id[1:] + "Body",
-                         __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]}),
-                         __doc__=op.summary, **{name: (source[name].annotation, source[name]) for name in names})
-    return model
+    return create_model(op.operation_id[0].upper() + op.operation_id[1:] + "Body",
+                        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]}),
+                        __doc__=op.summary, **{name: (source[name].annotation, source[name]) for name in names})
 
 
 SAMPLES: dict[str, Any] = {
@@ -99,8 +103,7 @@ SAMPLES: dict[str, Any] = {
     "purchase_id": "p0324", "person_id": "dz-zhou", "person_name": "周建华", "role": "party_volunteer",
     "day": "2022-03-24", "shift": "08:30-12:30", "post_id": "b38", "out_person": "dz-wu", "in_person": "dy-zhao",
     "person_ids": ["jw-yuan", "jw-li"], "people": 2, "from_day": "2022-03-24", "until_day": "2022-03-27",
-    "display_name_compound": "樱花苑", "entrances": 3, "floors": 6, "cadre_id": "li-wj", "cadre_name": "李文娟",
-    "entrance": "1", "room": "302", "user_id": "li-wj", "to_cadre_id": "li-wj", "outcome": "filled",
+    "entrances": 3, "floors": 6, "cadre_id": "li-wj", "cadre_name": "李文娟", "entrance": "1", "room": "302", "user_id": "li-wj", "to_cadre_id": "li-wj", "outcome": "filled",
 }
 
 
@@ -204,7 +207,7 @@ async def send(ctx: Context, who: Principal, command: type[Command], tenant: str
                                       "actor": who.user_id, **fields})
     except ValidationError as exc:
         raise ApiProblem(validation_problem(exc), 422) from None
-    service = command.__module__.rsplit(".", 1)[-1]
+    service = service_of(command)
     try:
         reply = await CommandClient(await ctx.bus_for(tenant), tenant, service).send(
             cmd.name, cmd.model_dump(mode="json", exclude_none=True))
