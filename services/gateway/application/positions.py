@@ -62,9 +62,6 @@ class Positions:
 
     async def refresh(self, names: Iterable[str]) -> None:
         """Read the projections' checkpoints from the table (a stream starting, a missed announcement)."""
-        await self._read_table(names)
-
-    async def _read_table(self, names: Iterable[str]) -> None:
         rows = await self.pool.fetch("SELECT name, last_seq FROM louzu.projection_checkpoints WHERE name = ANY($1)",
                                      list(names))
         for row in rows:
@@ -83,11 +80,11 @@ class Positions:
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        await self._read_table(names)
+        await self.refresh(names)
         while not self.passed(names, position):
             left = deadline - loop.time()
             if left <= 0:
-                await self._read_table(names)
+                await self.refresh(names)
                 if self.passed(names, position):
                     return
                 behind = min(names, key=lambda n: self.reached.get(n, -1))
@@ -96,7 +93,7 @@ class Positions:
                 try:
                     await asyncio.wait_for(self._moved.wait(), min(left, RECHECK_S))
                 except asyncio.TimeoutError:
-                    await self._read_table(names)
+                    await self.refresh(names)
 
     async def changes(self, name: str, after: int, stop: asyncio.Event, idle: float):
         """Yield each new position of `name` past `after` as it is announced (None every `idle` seconds

@@ -19,7 +19,7 @@ from services.gateway.domain.access import Principal
 from services.gateway.entrypoints import labels
 from services.gateway.entrypoints.context import context, session_of
 from services.gateway.entrypoints.templates import TEMPLATES
-from services.gateway.projections.overview import town_overview
+from services.gateway.projections.overview import totals_of, town_overview
 from services.gateway.projections.views import NAME as VIEWS, SCHEMA
 
 REACH_S = 5.0  # how often a stream re-reads who is watching (a committee joins the town, a grant is revoked)
@@ -41,9 +41,7 @@ def merge(whole: dict, part: dict, tenants: set[str]) -> dict:
     compounds = kept + list(fresh.values())
     requests = sorted([r for r in whole["reinforcements"] if r["tenant"] not in tenants] + part["reinforcements"],
                       key=lambda r: r["requested_at"])
-    totals = {"compounds": len(compounds), "sealed": sum(len(c["sealed"]) for c in compounds),
-              **{k: sum(c[k] for c in compounds) for k in ("fevers", "deliveries_open", "rota_gaps")}}
-    return {**part, "compounds": compounds, "reinforcements": requests, "totals": totals}
+    return {**part, "compounds": compounds, "reinforcements": requests, "totals": totals_of(compounds)}
 
 
 async def overview_stream(request: Request, who: Principal, town: str, start: int) -> AsyncIterator[str]:

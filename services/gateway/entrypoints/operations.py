@@ -16,6 +16,7 @@ from services.gateway.domain.access import Principal
 from services.gateway.entrypoints.context import Context
 from services.gateway.entrypoints.problems import ApiProblem, not_found
 from services.gateway.entrypoints.routing import Fields, Operation
+from services.gateway.projections import places
 
 C = "/committees/{tenant}/compounds/{compound}"
 B = C + "/buildings/{building}"
@@ -43,8 +44,8 @@ class CheckOffBody(BaseModel):
 async def check_off_by_code(ctx: Context, who: Principal, tenant: str, compound: str, fields: Fields) -> Fields:
     code = fields.pop("code", None)
     if code:
-        from services.gateway.entrypoints.lookups import booked_code
-        booked = await booked_code(ctx, tenant, fields["round_id"], code.strip())
+        async with ctx.reader([tenant]) as conn:
+            booked = await places.sampling_code(conn, tenant, fields["round_id"], code.strip())
         if booked is None:
             raise ApiProblem(Problem("unknown_code", f"采样码「{code}」未在本轮预约，请改为点选姓名",
                                      f"sampling code {code!r} is not booked in this round; tap the name instead",

@@ -93,7 +93,10 @@ async def town_overview(conn: asyncpg.Connection, town: str, now: datetime) -> d
                 fill(c, r)
     requests = [dict(r) for r in await conn.fetch(REINFORCEMENTS, town)]
     return {"town": town, "generated_at": now, "compounds": list(compounds.values()), "reinforcements": requests,
-            "totals": {"compounds": len(compounds), "sealed": sum(len(c["sealed"]) for c in compounds.values()),
-                       "fevers": sum(c["fevers"] for c in compounds.values()),
-                       "deliveries_open": sum(c["deliveries_open"] for c in compounds.values()),
-                       "rota_gaps": sum(c["rota_gaps"] for c in compounds.values())}}
+            "totals": totals_of(list(compounds.values()))}
+
+
+def totals_of(compounds: list[dict]) -> dict:
+    """The town's bottom line: compounds, sealed buildings, fevers, open deliveries, rota gaps."""
+    return {"compounds": len(compounds), "sealed": sum(len(c["sealed"]) for c in compounds),
+            **{k: sum(c[k] for c in compounds) for k in ("fevers", "deliveries_open", "rota_gaps")}}
